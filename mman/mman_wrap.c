@@ -1,0 +1,80 @@
+/*
+ * The mman wrapper layer: file-mapping records and the shared-mapping
+ * list.
+ *
+ * Guarded by: mman.lock (LK_RANK_MMAN).  The seed kept the shared list
+ * under its own lock; here it is merged into the mman lock (the fix), so
+ * every function below runs with mman.lock held by the caller.
+ *
+ * A file-mapping record names a host file (dev, ino) and counts the
+ * arena pages that map it; a record whose count drops to zero is free.
+ * The kernel keeps host-file mappings coherent (they are MAP_FIXED on the
+ * real descriptor), so the records serve bookkeeping and reports; ramfs
+ * mappings will hang their write-back flows here.
+ */
+#include "mman/mman.h"
+
+#include <errno.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+int mman_wrap_fmap_get(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	int free_slot = -1;
+	for (int i = 0; i < MMAN_MAX_FMAPS; i++) {
+		struct mman_fmap *f = &mman.fmaps[i];
+		if (f->npages && f->dev == st.st_dev && f->ino == st.st_ino)
+			return i;
+		if (!f->npages && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot < 0)
+		return -ENFILE;
+	mman.fmaps[free_slot].dev = st.st_dev;
+	mman.fmaps[free_slot].ino = st.st_ino;
+	return free_slot;
+}
+
+static size_t pages(uintptr_t s, uintptr_t e)
+{
+	return (e - s) >> MMAN_PAGE_SHIFT;
+}
+
+void mman_wrap_on_add(struct vad *v)
+{
+	if (v->fmap >= 0)
+		mman.fmaps[v->fmap].npages += pages(v->start, v->end);
+	if (vad_is_shared(v)) {
+		v->sprev = NULL;
+		v->snext = mman.shared;
+		if (mman.shared)
+			mman.shared->sprev = v;
+		mman.shared = v;
+	}
+}
+
+void mman_wrap_on_drop(struct vad *v)
+{
+	if (v->fmap >= 0)
+		mman.fmaps[v->fmap].npages -= pages(v->start, v->end);
+	if (vad_is_shared(v)) {
+		if (v->sprev)
+			v->sprev->snext = v->snext;
+		else
+			mman.shared = v->snext;
+		if (v->snext)
+			v->snext->sprev = v->sprev;
+		v->snext = v->sprev = NULL;
+	}
+}
+
+void mman_wrap_on_resize(struct vad *v, uintptr_t old_s, uintptr_t old_e)
+{
+	if (v->fmap >= 0) {
+		mman.fmaps[v->fmap].npages -= pages(old_s, old_e);
+		mman.fmaps[v->fmap].npages += pages(v->start, v->end);
+	}
+}

@@ -1,0 +1,36 @@
+/*
+ * Options: parsed once at init from VADSHIM_OPTIONS, a ':'-separated list
+ * of name=value pairs in the sanitizer style.  Read-only after init, so no
+ * lock guards them.
+ */
+#ifndef VADSHIM_OPTIONS_H
+#define VADSHIM_OPTIONS_H
+
+#include <stddef.h>
+
+struct shim_options {
+	size_t arena_size;      /* bytes of address space reserved for the arena */
+	size_t max_vads;        /* VAD array capacity */
+	int mman_check;         /* run mman_check after every memory call */
+	int lockdep;            /* lock-order checking: 0 off, 1 shim locks */
+	int held_stacks;        /* full stack per held lock */
+	int stack_depth;
+	int exitcode;
+	int halt_on_error;
+	int locking_legacy;     /* locking=legacy */
+	int stats;              /* print arena statistics at exit */
+	int verbose;
+	char log_path[256];     /* "" = stderr; else PATH.PID */
+	char mount[256];        /* ramfs mount prefix */
+};
+
+extern struct shim_options shim_opt;
+
+/*
+ * Parse str (may be NULL) into shim_opt, after setting defaults.  On a bad
+ * option or value, writes one line naming it to *err (static storage) and
+ * returns -EINVAL; options before the bad one stay applied.
+ */
+int shim_options_parse(const char *str, const char **err);
+
+#endif

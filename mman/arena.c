@@ -77,6 +77,7 @@ static void copy_attrs(struct vad *dst, const struct vad *src)
 	dst->kind = src->kind;
 	dst->owner = src->owner;
 	dst->fmap = src->fmap;
+	dst->obj = src->obj;
 	dst->offset = src->offset;
 }
 
@@ -164,21 +165,27 @@ void mman_core_extend(struct vad *v, uintptr_t new_end)
 }
 
 /*
- * Adjacent VADs merge when the kernel would merge the VMAs: private
- * anonymous memory with equal protection and flags, or the same file at
- * contiguous offsets.  Keeping the kernel's granularity matters for
- * mremap, which refuses a range spanning two VMAs.
+ * Adjacent VADs merge when the kernel would merge the VMAs: equal
+ * protection and flags, the same backing object (private anonymous
+ * memory, one shared anonymous object, one file record) and contiguous
+ * pgoff.  An anonymous VMA's pgoff is its address at creation and moves
+ * with it, so a moved mapping does not merge with a neighbour made in
+ * place.  Keeping the kernel's granularity matters for mremap, which
+ * refuses a range spanning two VMAs.
  */
 static bool mergeable(const struct vad *a, const struct vad *b)
 {
 	if (a->end != b->start || a->kind != b->kind || a->prot != b->prot ||
 	    a->flags != b->flags || a->owner != b->owner)
 		return false;
-	if (a->kind == VAD_ANON)
-		return true;
-	if (a->kind == VAD_FILE)
-		return a->fmap == b->fmap && a->offset + (a->end - a->start) == b->offset;
-	return false;
+	if (a->offset + (a->end - a->start) != b->offset)
+		return false;
+	switch (a->kind) {
+	case VAD_ANON: return true;
+	case VAD_SHARED_ANON: return a->obj == b->obj;
+	case VAD_FILE: return a->fmap == b->fmap;
+	default: return false;
+	}
 }
 
 void mman_core_merge_around(uintptr_t s, uintptr_t e)
@@ -209,9 +216,16 @@ int mman_core_reserve(uintptr_t s, uintptr_t e)
 	return 0;
 }
 
+/*
+ * Bottom-up first fit, as the seed fills holes from the low end.  The
+ * kernel goes top-down, where the newest mapping always has an older one
+ * right above it; bottom-up leaves the newest mapping free room above, so
+ * a growing mremap usually stays in place (one host mmap over the
+ * reservation instead of a move and a re-reservation).
+ */
 uintptr_t mman_core_find_gap(size_t len)
 {
-	uintptr_t a = vad_find_gap(&mman.ix, len, mman.map_lo, mman.end);
+	uintptr_t a = vad_find_gap_low(&mman.ix, len, mman.map_lo, mman.end);
 	if (!a && !mman.warned_full) {
 		mman.warned_full = true;
 		shim_log("==vadshim== arena exhausted (arena_size=%zu bytes, %zu mapped); "

@@ -49,11 +49,17 @@ enum mman_owner {
 	MMAN_OWNER_SHIM = 2
 };
 
-/* Wrapper layer: one record per mapped host file (dev, ino). */
+/*
+ * Wrapper layer: one record per mapped host file and descriptor.  The
+ * kernel merges file VMAs only within one open file (struct file); the
+ * descriptor number stands in for it, so two opens of one file (say
+ * O_RDWR and O_RDONLY) never merge, as natively.
+ */
 #define MMAN_MAX_FMAPS 4096
 struct mman_fmap {
 	dev_t dev;
 	ino_t ino;
+	int fd;
 	size_t npages;          /* pages of VADs referring to it; 0 = free slot */
 };
 

@@ -24,6 +24,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/log.h"
 #include "shim/options.h"
 #include "shim/real.h"
 
@@ -99,15 +100,32 @@ static bool owned_by_shim(uintptr_t s, uintptr_t e)
 		      (ce - cs) >> MMAN_PAGE_SHIFT) != NULL;
 }
 
+/* Are n VADs available?  Checked before anything changes, so that a call
+ * refused for want of VADs changes nothing (the kernel checks its map
+ * count the same way). */
 static bool vads_avail(size_t n)
 {
 	struct vad_index *ix = &mman.ix;
 	if (ix->end_vad - ix->next_vad >= n)
 		return true;
-	size_t k = 0;
+	size_t k = ix->end_vad - ix->next_vad;
 	for (struct vad *f = ix->free; f && k < n; f = f->free_next)
 		k++;
-	return k >= n;
+	if (k >= n)
+		return true;
+	if (!mman.warned_vads) {
+		mman.warned_vads = true;
+		shim_log("==vadshim== out of VADs (max_vads=%zu); raise max_vads= in VADSHIM_OPTIONS\n",
+			 ix->end_vad);
+	}
+	return false;
+}
+
+/* VADs that splitting at s and at e would add. */
+static size_t splits_needed(uintptr_t s, uintptr_t e)
+{
+	struct vad *v = vad_find(&mman.ix, s), *w = vad_find(&mman.ix, e);
+	return (v && v->start != s) + (w && w->start != e);
 }
 
 /* First address in [s, e) not covered by VADs, or e. */
@@ -128,7 +146,7 @@ static long arena_unmap(uintptr_t s, uintptr_t e)
 	struct vad *v = vad_find_next(&mman.ix, s);
 	if (!v || v->start >= e)
 		return 0;              /* nothing mapped: success, as the kernel */
-	if (mman_core_split_at(s) || mman_core_split_at(e))
+	if (!vads_avail(splits_needed(s, e)) || mman_core_split_at(s) || mman_core_split_at(e))
 		return -ENOMEM;
 	long r = mman_core_reserve(s, e);
 	if (r)
@@ -141,7 +159,7 @@ static long arena_unmap(uintptr_t s, uintptr_t e)
 
 static long mmap_passthrough(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	mman.stats.passthrough++;
+	__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 	void *p = host_mmap(addr, len, prot, flags, fd, off);
 	return p == MAP_FAILED ? neg_errno() : (long)p;
 }
@@ -169,7 +187,7 @@ static uintptr_t mmap_place(uintptr_t hint, size_t alen, int prot, int flags,
 			void *p = host_mmap((void *)hint, alen, prot, flags, fd, off);
 			if (p == (void *)hint) {
 				*passed = (long)p;
-				mman.stats.passthrough++;
+				__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 				return 0;
 			}
 			if (p != MAP_FAILED)
@@ -193,10 +211,15 @@ static long mmap_arena(uintptr_t a, size_t alen, int prot, int flags, int fd,
 		tmpl.kind = (flags & MAP_TYPE) == MAP_SHARED ? VAD_SHARED_ANON : VAD_ANON;
 	else
 		tmpl.kind = VAD_FILE;
-	if (tmpl.kind != VAD_FILE)
+	static uint32_t shared_objs;   /* guarded by mman.lock */
+	if (tmpl.kind == VAD_ANON) {
+		tmpl.offset = a;            /* the kernel's pgoff of new anon memory */
+	} else if (tmpl.kind == VAD_SHARED_ANON) {
 		tmpl.offset = 0;
+		tmpl.obj = ++shared_objs;
+	}
 	uintptr_t e = a + alen;
-	if (!vads_avail(3) || mman_core_split_at(a) || mman_core_split_at(e))
+	if (!vads_avail(splits_needed(a, e) + 1) || mman_core_split_at(a) || mman_core_split_at(e))
 		return -ENOMEM;
 	int hflags = (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
 	void *p = host_mmap((void *)a, alen, prot, hflags, fd, off);
@@ -298,7 +321,7 @@ long mman_sys_munmap(void *addr, size_t len)
 		return -EINVAL;
 	uintptr_t e = a + alen;
 	if (!touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_munmap(addr, len) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
@@ -329,7 +352,7 @@ static int host_protect(uintptr_t s, uintptr_t e, int prot, int pkey)
 /* Apply prot to the VADs covering [s, e) (no holes), as the kernel does. */
 static long protect_run(uintptr_t s, uintptr_t e, int prot, int pkey)
 {
-	if (!vads_avail(2) || mman_core_split_at(s) || mman_core_split_at(e))
+	if (!vads_avail(splits_needed(s, e)) || mman_core_split_at(s) || mman_core_split_at(e))
 		return -ENOMEM;
 	uint32_t vprot = (uint32_t)prot & (PROT_READ | PROT_WRITE | PROT_EXEC);
 	long err = 0;
@@ -365,7 +388,7 @@ long mman_sys_mprotect(void *addr, size_t len, int prot, int pkey)
 	if ((prot & ~valid) || (prot & PROT_GROWSDOWN && prot & PROT_GROWSUP))
 		return -EINVAL;
 	if (!touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_protect(a, e, prot, pkey) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
@@ -455,7 +478,7 @@ long mman_sys_msync(void *addr, size_t len, int flags)
 	if (e == a)
 		return 0;
 	if (!touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_msync(addr, len, flags) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
@@ -478,10 +501,12 @@ long mman_sys_madvise(void *addr, size_t len, int advice)
 	if (e <= a)
 		return -EINVAL;
 	if (!touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_madvise(addr, len, advice) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
+	if (owned_by_shim(a, e))
+		return mman_leave(-EINVAL);
 	bool hole;
 	long r = for_each_run(a, e, run_madvise, &advice, false, &hole);
 	if (r)
@@ -529,7 +554,7 @@ long mman_sys_mlock(const void *addr, size_t len, int op, unsigned int flags)
 	if (e < a || len + off < len)
 		return -EINVAL;
 	if (e == a || !touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return run_mlock(a, e, &c) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
@@ -566,7 +591,7 @@ long mman_sys_mincore(void *addr, size_t len, unsigned char *vec)
 		return 0;
 	uintptr_t e = a + pg_up(len);
 	if (!touches_arena(a, e)) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 	}
 	mman_enter();
@@ -624,16 +649,21 @@ static long remap_move(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr
 		return -ENOMEM;
 	uintptr_t oe = o + olen;
 	bool dest_in = dest >= mman.base && dest + nlen <= mman.end;
-	if (mman_core_split_at(o) || mman_core_split_at(oe))
-		return -ENOMEM;
-	if (!vads_avail(count_vads(o, oe) + 3))
+	size_t need = splits_needed(o, oe) + count_vads(o, oe) + 1 +
+		      (dest_in ? splits_needed(dest, dest + nlen) : 0);
+	if (!vads_avail(need) || mman_core_split_at(o) || mman_core_split_at(oe))
 		return -ENOMEM;
 	if (dest_in && (mman_core_split_at(dest) || mman_core_split_at(dest + nlen)))
 		return -ENOMEM;
 	int hflags = MREMAP_MAYMOVE | MREMAP_FIXED | (flags & MREMAP_DONTUNMAP);
 	void *p = host_mremap((void *)o, olen, nlen, hflags, (void *)dest);
-	if (p == MAP_FAILED)
-		return neg_errno();
+	if (p == MAP_FAILED) {
+		long err = neg_errno();
+		mman_core_merge_around(o, oe);
+		if (dest_in)
+			mman_core_merge_around(dest, dest + nlen);
+		return err;
+	}
 	if (dest_in) {
 		mman_core_clear(dest, dest + nlen);
 		for (struct vad *v = vad_find_next(&mman.ix, o); v && v->start < oe; v = v->next) {
@@ -661,10 +691,11 @@ static long remap_move(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr
 static bool remap_grow_in_place(struct vad *v, uintptr_t o, size_t olen, size_t nlen)
 {
 	uintptr_t ts = o + olen, te = o + nlen;
-	if (v->kind == VAD_ANON && !(v->flags & MAP_LOCKED)) {
-		/* The kernel merges an adjacent identical anonymous mapping
-		 * into the VMA, which is what an in-place mremap gives; and it
-		 * replaces the reservation atomically. */
+	if (v->kind == VAD_ANON && !(v->flags & MAP_LOCKED) && v->offset == v->start) {
+		/* The kernel merges a new anonymous mapping into an adjacent
+		 * one made in place (pgoff contiguous), which is what an
+		 * in-place mremap gives; and it replaces the reservation
+		 * atomically.  A moved VMA would not merge. */
 		int fl = MAP_FIXED | (int)(v->flags & (MAP_TYPE | MAP_NORESERVE)) | MAP_ANONYMOUS;
 		if (host_mmap((void *)ts, te - ts, (int)v->prot, fl, -1, 0) == MAP_FAILED)
 			return false;
@@ -698,8 +729,11 @@ static long remap_dup_shared(struct vad *v, uintptr_t o, size_t nlen, int flags,
 	if (!vads_avail(3) || mman_core_split_at(dest) || mman_core_split_at(dest + nlen))
 		return -ENOMEM;
 	void *p = host_mremap((void *)o, 0, nlen, MREMAP_MAYMOVE | MREMAP_FIXED, (void *)dest);
-	if (p == MAP_FAILED)
-		return neg_errno();
+	if (p == MAP_FAILED) {
+		long err = neg_errno();
+		mman_core_merge_around(dest, dest + nlen);
+		return err;
+	}
 	struct vad tmpl = *v;
 	tmpl.offset = v->offset + (o - v->start);
 	mman_core_clear(dest, dest + nlen);
@@ -735,6 +769,9 @@ static long remap_checked(uintptr_t o, size_t olen, size_t nlen, int flags, uint
 	bool single = o + olen <= v->end;
 	if (flags & (MREMAP_FIXED | MREMAP_DONTUNMAP)) {
 		if (nlen != olen && !single)
+			return -EFAULT;
+		/* Without MREMAP_FIXED the kernel moves one VMA only. */
+		if (!(flags & MREMAP_FIXED) && !single)
 			return -EFAULT;
 		if (nlen < olen) {
 			long r = arena_unmap(o + nlen, o + olen);
@@ -773,7 +810,7 @@ long mman_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 		return -EINVAL;
 	if ((flags & MREMAP_DONTUNMAP) && olen != nlen)
 		return -EINVAL;
-	if (flags & MREMAP_FIXED) {
+	if ((flags & MREMAP_FIXED) || ((flags & MREMAP_DONTUNMAP) && n)) {
 		if ((n & MMAN_PAGE_MASK) || n > MMAN_TASK_SIZE - nlen)
 			return -EINVAL;
 		if (n < o + olen && o < n + nlen)
@@ -782,7 +819,7 @@ long mman_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 	bool old_in = touches_arena(o, o + (olen ? olen : 1));
 	bool new_in = (flags & MREMAP_FIXED) && touches_arena(n, n + nlen);
 	if (!old_in && !new_in) {
-		mman.stats.passthrough++;
+		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		void *p = host_mremap(old, old_len, new_len, flags, new_addr);
 		return p == MAP_FAILED ? neg_errno() : (long)p;
 	}

@@ -6,7 +6,7 @@
  * under its own lock; here it is merged into the mman lock (the fix), so
  * every function below runs with mman.lock held by the caller.
  *
- * A file-mapping record names a host file (dev, ino) and counts the
+ * A file-mapping record names a host file (dev, ino, descriptor) and counts the
  * arena pages that map it; a record whose count drops to zero is free.
  * The kernel keeps host-file mappings coherent (they are MAP_FIXED on the
  * real descriptor), so the records serve bookkeeping and reports; ramfs
@@ -26,7 +26,7 @@ int mman_wrap_fmap_get(int fd)
 	int free_slot = -1;
 	for (int i = 0; i < MMAN_MAX_FMAPS; i++) {
 		struct mman_fmap *f = &mman.fmaps[i];
-		if (f->npages && f->dev == st.st_dev && f->ino == st.st_ino)
+		if (f->npages && f->dev == st.st_dev && f->ino == st.st_ino && f->fd == fd)
 			return i;
 		if (!f->npages && free_slot < 0)
 			free_slot = i;
@@ -35,6 +35,7 @@ int mman_wrap_fmap_get(int fd)
 		return -ENFILE;
 	mman.fmaps[free_slot].dev = st.st_dev;
 	mman.fmaps[free_slot].ino = st.st_ino;
+	mman.fmaps[free_slot].fd = fd;
 	return free_slot;
 }
 

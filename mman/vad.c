@@ -443,6 +443,56 @@ uintptr_t vad_find_gap(const struct vad_index *ix, size_t len, uintptr_t lo, uin
 	return vad_gap_search(ix->root, len, lo, hi);
 }
 
+/* The lowest a with [a, a+len) inside [gs, ge) and [lo, hi), or 0. */
+static uintptr_t vad_gap_fit_low(uintptr_t gs, uintptr_t ge, uintptr_t len,
+				 uintptr_t lo, uintptr_t hi)
+{
+	gs = vad_max(gs, lo);
+	ge = vad_min(ge, hi);
+	return ge > gs && ge - gs >= len ? gs : 0;
+}
+
+/* In-order walk (left, self, right) for the lowest fitting hole; the
+ * mirror of vad_gap_search, with the same pruning and cost. */
+static uintptr_t vad_gap_search_low(const struct vad *n, uintptr_t len,
+				    uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a;
+
+	if (!n || n->max_gap < len)
+		return 0;
+	if (n->start > lo) {
+		a = vad_gap_search_low(n->left, len, lo, hi);
+		if (a)
+			return a;
+	}
+	a = vad_gap_fit_low(n->start - n->gap_before, n->start, len, lo, hi);
+	if (a)
+		return a;
+	if (n->end < hi)
+		return vad_gap_search_low(n->right, len, lo, hi);
+	return 0;
+}
+
+uintptr_t vad_find_gap_low(const struct vad_index *ix, size_t len, uintptr_t lo, uintptr_t hi)
+{
+	uintptr_t a, tail_start;
+
+	lo = vad_max(lo, ix->base);
+	hi = vad_min(hi, ix->end);
+	if (len == 0 || hi <= lo || len > hi - lo)
+		return 0;
+	len = (len + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
+	lo = (lo + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
+	hi &= ~VAD_PAGE_MASK;
+
+	a = vad_gap_search_low(ix->root, len, lo, hi);
+	if (a)
+		return a;
+	tail_start = ix->tail ? ix->tail->end : ix->base;
+	return vad_gap_fit_low(tail_start, ix->end, len, lo, hi);
+}
+
 /* ---- invariant check ------------------------------------------------ */
 
 struct vad_checker {

@@ -47,7 +47,10 @@ struct vad {
 	uint8_t kind;               /* enum vad_kind */
 	uint8_t owner;              /* MMAN_OWNER_* */
 	int32_t fmap;               /* file-mapping record index, -1 if none */
-	uint64_t offset;            /* file offset of start (VAD_FILE/RAMFS) */
+	uint32_t obj;               /* VAD_SHARED_ANON: which shared object */
+	uint64_t offset;            /* the kernel's pgoff, in bytes: file offset
+				     * (FILE, RAMFS), offset in the object
+				     * (SHARED_ANON), address at creation (ANON) */
 	struct vad *prev, *next;    /* active list, sorted by address */
 	struct vad *free_next;      /* free list link */
 	struct vad *snext, *sprev;  /* shared-mapping list (wrapper layer) */
@@ -87,6 +90,9 @@ void vad_resize(struct vad_index *ix, struct vad *v, uintptr_t start, uintptr_t 
  * is none.  len is page aligned and non-zero.  Top-down, like the kernel.
  */
 uintptr_t vad_find_gap(const struct vad_index *ix, size_t len, uintptr_t lo, uintptr_t hi);
+
+/* The lowest such address (bottom-up first fit); 0 when there is none. */
+uintptr_t vad_find_gap_low(const struct vad_index *ix, size_t len, uintptr_t lo, uintptr_t hi);
 
 /* Is [start, end) free of active VADs? */
 int vad_range_free(const struct vad_index *ix, uintptr_t start, uintptr_t end);

@@ -13,8 +13,9 @@
  *  - lk_rt.classes[], lk_rt.nclasses, lk_rt.fork[], lk_rt.nfork: written
  *    under lk_graph_lock; class ids and nclasses are published with
  *    release stores, so readers (reports) need no lock;
- *  - lk_rt.fork_skip: written by the forking thread in lk_fork_prepare,
- *    read in parent/child; glibc serialises fork handlers;
+ *  - lk_rt.fork_taken, lk_rt.fork_skip: written by the forking thread in
+ *    lk_fork_prepare under lk_graph_lock, which it holds until
+ *    parent/child read them;
  *  - the *_said flags and lk_rt.exited: atomic exchanges;
  *  - lk_config: written once at init, read-only after;
  *  - a lock's owner is atomic; word is changed by atomics only; depth is
@@ -78,6 +79,7 @@ static struct {
 	struct lk_class *classes[LK_MAX_CLASSES];
 	unsigned nfork;
 	struct lk_lock *fork[LK_FORK_MAX];
+	unsigned fork_taken;                    /* prepare went through fork[0..fork_taken) */
 	uint64_t fork_skip;                     /* bit i: fork[i] not taken by prepare */
 	int classes_full_said, fork_full_said, overflow_said, exited;
 } lk_rt;
@@ -96,6 +98,13 @@ static inline bool lk_word_trylock(uint32_t *w)
 	return __atomic_compare_exchange_n(w, &c, 1, false, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
+static inline void lk_cpu_relax(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_ia32_pause();
+#endif
+}
+
 /* Drepper's mutex ("Futexes are tricky", mutex 3): 2 = maybe waiters. */
 static void lk_word_lock_slow(uint32_t *w, bool pshared)
 {
@@ -105,7 +114,7 @@ static void lk_word_lock_slow(uint32_t *w, bool pshared)
 	for (int i = 0; i < LK_SPIN; i++) {
 		if (__atomic_load_n(w, __ATOMIC_RELAXED) == 0 && lk_word_trylock(w))
 			return;
-		__builtin_ia32_pause();
+		lk_cpu_relax();
 	}
 	while ((c = __atomic_exchange_n(w, 2, __ATOMIC_ACQUIRE)) != 0)
 		lk_futex(w, FUTEX_WAIT, 2, pshared);
@@ -316,15 +325,20 @@ static void lk_put_hierarchy(struct shim_logbuf *b, int lo, int hi)
 	shim_logbuf_printf(b, " (a lock may only be taken below the locks held)\n");
 }
 
+static void lk_halt_if_asked(void)
+{
+	if (lk_config.halt_on_error) {
+		lk_atexit();
+		_exit(lk_config.exitcode);
+	}
+}
+
 static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
 {
 	shim_logbuf_printf(b, "==vadshim== end of report\n");
 	shim_logbuf_flush(b);
 	lk_sym_close(sym);
-	if (lk_config.halt_on_error) {
-		lk_atexit();
-		_exit(lk_config.exitcode);
-	}
+	lk_halt_if_asked();
 }
 
 static void lk_report_order(const struct lk_thread *t, const struct lk_lock *l,
@@ -387,10 +401,7 @@ static void lk_report_bad_unlock(const struct lk_lock *l, uintptr_t pc)
 			   (unsigned long)pc, where);
 	shim_logbuf_flush(&b);
 	lk_sym_close(&sym);
-	if (lk_config.halt_on_error) {
-		lk_atexit();
-		_exit(lk_config.exitcode);
-	}
+	lk_halt_if_asked();
 }
 
 /* ---- validation feed ---- */
@@ -579,16 +590,20 @@ out:
 }
 
 /*
- * Take every registered lock in registration (hierarchy) order, then
- * lk_graph_lock, so that no lock is mid-update in the child.  A
+ * Wait until no thread is inside the unwinder (lk_stack_fork_prepare:
+ * first, while we hold no lock a capturing thread could wait for), then
+ * take every registered lock in registration (hierarchy) order, then
+ * lk_graph_lock, so that nothing is mid-update in the child.  A
  * non-recursive lock the forking thread already holds is skipped (taking
  * it again would wait for ourselves) and stays held on both sides.
+ * Locks taken from here to the release record no stack.
  */
 void lk_fork_prepare(void)
 {
 	unsigned n;
 	uint64_t skip = 0;
 
+	lk_stack_fork_prepare();
 	lk_word_lock(&lk_rt.graph_lock, false);
 	n = lk_rt.nfork;
 	lk_word_unlock(&lk_rt.graph_lock, false);
@@ -601,6 +616,7 @@ void lk_fork_prepare(void)
 			lk_lock(l);
 	}
 	lk_word_lock(&lk_rt.graph_lock, false);
+	lk_rt.fork_taken = n;
 	lk_rt.fork_skip = skip;
 }
 
@@ -608,12 +624,13 @@ void lk_fork_prepare(void)
 static void lk_fork_release(void)
 {
 	uint64_t skip = lk_rt.fork_skip;
-	unsigned n = lk_rt.nfork;
+	unsigned n = lk_rt.fork_taken;
 
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	for (unsigned i = n; i-- > 0;)
 		if (!(skip & (1ull << i)))
 			lk_unlock(lk_rt.fork[i]);
+	lk_stack_fork_release();
 }
 
 void lk_fork_parent(void)

@@ -51,13 +51,13 @@ struct lk_class {
 	const char *name;
 	int rank;
 	bool recursive;
-	bool pshared;            /* lock words in shared memory: non-private futex ops */
+	bool pshared;            /* futex ops without FUTEX_PRIVATE_FLAG, for lock
+				    words in shared memory; owner/depth are still
+				    per process (a TLS address) */
 	uint16_t id;             /* assigned at first use; 0 = unassigned */
 };
 
 #define LK_CLASS_INIT(nm, rk, rec) { .name = (nm), .rank = (rk), .recursive = (rec), .id = 0 }
-#define LK_CLASS_INIT_PSHARED(nm, rk, rec) \
-	{ .name = (nm), .rank = (rk), .recursive = (rec), .pshared = true, .id = 0 }
 
 /*
  * A lock: a futex word plus an owner for recursion.  Zero-initialised

@@ -10,11 +10,13 @@
  *  - two threads inserting the same new stack may both reserve a record;
  *    the loser finds the winner's id in the slot and its record is left
  *    unused (rare, bounded by the number of racing threads).
+ * lk_gate (fork safety, below) is two atomic words, no lock.
  * Symbolization keeps its state (a Dwfl) in the caller's struct lk_sym.
  */
 #include "shim/lk_stack.h"
 
 #include <dlfcn.h>
+#include <sched.h>
 #include <stdio.h>              /* snprintf only: no FILE streams */
 #include <string.h>
 #include <unistd.h>
@@ -136,10 +138,11 @@ unsigned lk_stack_count(void)
  * program running under the preloaded shim) libunwind's fast unw_backtrace
  * must not be used: it keeps a per-thread cache whose pthread-key
  * destructor locks a pthread mutex at thread exit, after TSan has torn the
- * thread down, and crashes there.  libgcc's _Unwind_Backtrace keeps no
- * per-thread state (and finds objects with glibc's lock-free
- * _dl_find_object); it is ~25x slower, which TSan runs can afford.  The
- * weak reference is non-null exactly when a TSan runtime is loaded.
+ * thread down, and crashes there.  _Unwind_Backtrace keeps no per-thread
+ * state; the dynamic linker binds it to libunwind's own implementation
+ * (unw_step, ~10 us for 16 frames) or libgcc's (~3 us), whichever comes
+ * first in symbol order; either is affordable under TSan.  The weak
+ * reference is non-null exactly when a TSan runtime is loaded.
  */
 extern void __tsan_init(void) __attribute__((weak));
 
@@ -169,6 +172,51 @@ static int lk_stack_unwind(void **buf, int max)
 	return w.n;
 }
 
+/*
+ * Fork safety.  The unwinders lock internal pthread mutexes (libunwind's
+ * register-state cache and memory pools, taken with signals blocked); a
+ * fork while another thread is inside one leaves the mutex locked in the
+ * child, whose next capture then hangs.  So lk_stack_fork_prepare closes
+ * a gate and waits until no thread is inside the unwinder; while it is
+ * closed, captures return 0 (no stack) rather than wait, because the
+ * capturing thread may hold a lock that the fork prepare handler is about
+ * to take.  Dekker-style: enter increments then reads the gate, prepare
+ * sets the gate then reads the count, both sequentially consistent.
+ */
+static struct {
+	uint32_t closed;        /* a fork is being prepared */
+	uint32_t inside;        /* threads inside the unwinder */
+} lk_gate;
+
+static bool lk_gate_enter(void)
+{
+	if (__atomic_load_n(&lk_gate.closed, __ATOMIC_RELAXED))
+		return false;
+	__atomic_fetch_add(&lk_gate.inside, 1, __ATOMIC_SEQ_CST);
+	if (!__atomic_load_n(&lk_gate.closed, __ATOMIC_SEQ_CST))
+		return true;
+	__atomic_fetch_sub(&lk_gate.inside, 1, __ATOMIC_SEQ_CST);
+	return false;
+}
+
+static void lk_gate_leave(void)
+{
+	__atomic_fetch_sub(&lk_gate.inside, 1, __ATOMIC_SEQ_CST);
+}
+
+/* Unwinds take microseconds and forks are rare: yielding is enough. */
+void lk_stack_fork_prepare(void)
+{
+	__atomic_store_n(&lk_gate.closed, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(&lk_gate.inside, __ATOMIC_SEQ_CST))
+		sched_yield();
+}
+
+void lk_stack_fork_release(void)
+{
+	__atomic_store_n(&lk_gate.closed, 0, __ATOMIC_SEQ_CST);
+}
+
 uint32_t lk_stack_capture(uintptr_t from_pc, int depth)
 {
 	void *buf[LK_STACK_MAX + LK_STACK_SKIP];
@@ -179,7 +227,10 @@ uint32_t lk_stack_capture(uintptr_t from_pc, int depth)
 		depth = 1;
 	if (depth > LK_STACK_MAX)
 		depth = LK_STACK_MAX;
+	if (!lk_gate_enter())
+		return 0;
 	n = lk_stack_unwind(buf, depth + LK_STACK_SKIP);
+	lk_gate_leave();
 	for (int i = 0; i < n && i < LK_STACK_SKIP; i++)
 		if ((uintptr_t)buf[i] == from_pc) {
 			start = i;

@@ -28,6 +28,15 @@
  */
 uint32_t lk_stack_capture(uintptr_t from_pc, int depth);
 
+/*
+ * Around fork (called by lk_fork_prepare, lk_fork_parent/child):
+ * prepare waits until no other thread is inside the unwinder, whose
+ * internal mutexes would stay locked in the child, and makes captures
+ * return 0 until release.  Call prepare before taking any shim lock.
+ */
+void lk_stack_fork_prepare(void);
+void lk_stack_fork_release(void);
+
 /* Insert n frames (the depot copies them); returns the stack id. */
 uint32_t lk_stack_put(const uintptr_t *pcs, unsigned n);
 

@@ -36,19 +36,19 @@ static void check(bool ok, const char *what)
 
 /* ---- the captured log ---- */
 
+static char log_dir[] = "/tmp/test_lk.XXXXXX";
 static char log_file[256];
 static char log_text[1 << 16];
 
 static void log_setup(void)
 {
-	static char dir[] = "/tmp/test_lk.XXXXXX";
 	char base[128];
 
-	if (!mkdtemp(dir)) {
+	if (!mkdtemp(log_dir)) {
 		perror("mkdtemp");
 		exit(2);
 	}
-	snprintf(base, sizeof(base), "%s/log", dir);
+	snprintf(base, sizeof(base), "%s/log", log_dir);
 	snprintf(log_file, sizeof(log_file), "%s.%d", base, (int)getpid());
 	shim_log_open(base);
 }
@@ -442,12 +442,25 @@ static void t_lockdep_off(void)
 	check(log_read()[0] == 0 && lk_violation_count() == before, "lockdep=0: no report");
 }
 
+#if defined(__SANITIZE_THREAD__)
+#define TEST_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TEST_TSAN 1
+#endif
+#endif
+
 static void t_overflow(void)
 {
 	static struct lk_lock many[LK_MAX_HELD + 6];
 	int n = LK_MAX_HELD + 6;
 	const char *log;
 
+#ifdef TEST_TSAN
+	/* TSan's deadlock detector CHECK-fails beyond 64 mutexes held by one thread */
+	printf("skip: overflow (ThreadSanitizer holds at most 64 locks per thread)\n");
+	return;
+#endif
 	log_clear();
 	for (int i = 0; i < n; i++)
 		lk_init(&many[i], &c_plain, "many");
@@ -647,6 +660,12 @@ int main(void)
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		printf("-- %s\n", cases[i].name);
 		cases[i].fn();
+	}
+	if (nfail) {
+		printf("log kept in %s\n", log_file);
+	} else {
+		unlink(log_file);
+		rmdir(log_dir);
 	}
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail ? 1 : 0;

@@ -612,6 +612,23 @@ static uintptr_t model_gap(uintptr_t len, uintptr_t lo, uintptr_t hi)
 	return 0;
 }
 
+/* Brute force: the lowest page a with [a, a+len) free and within [lo, hi). */
+static uintptr_t model_gap_low(uintptr_t len, uintptr_t lo, uintptr_t hi)
+{
+	size_t need = len / PG, run = 0;
+
+	for (size_t p = 0; p < MPAGES; p++) {
+		uintptr_t a = addr_of(p);
+
+		if (a + PG > hi)
+			break;
+		run = !m.page[p] && a >= lo ? run + 1 : 0;
+		if (run >= need)
+			return a - (need - 1) * PG;
+	}
+	return 0;
+}
+
 static uintptr_t pick_bound(void)
 {
 	switch (rnd(8)) {
@@ -640,6 +657,7 @@ static void q_find_gap(void)
 	m.gap_queries++;
 	m.gap_hits += want != 0;
 	CHECK(vad_find_gap(&m.ix, len, lo, hi) == want);
+	CHECK(vad_find_gap_low(&m.ix, len, lo, hi) == model_gap_low(len, lo, hi));
 }
 
 /* The index's list against the model, page by page. */

@@ -38,6 +38,9 @@ int mman_init(size_t arena_size, size_t max_vads)
 {
 	uintptr_t size = page_up(arena_size);
 	size_t npages = size >> MMAN_PAGE_SHIFT;
+	/* A VAD covers at least one page: more VADs than pages never help. */
+	if (max_vads > npages)
+		max_vads = npages;
 	uintptr_t vad_bytes = page_up(max_vads * sizeof(struct vad));
 	uintptr_t meta = vad_bytes + 2 * page_up(npages);
 

@@ -20,7 +20,7 @@
  * Arena layout (one host reservation, PROT_NONE + MAP_NORESERVE):
  *
  *   base                 map_lo                                        end
- *   |[VAD array][prot vec][owner vec]|  <- mappings grow down from end  |
+ *   |[VAD array][prot vec][owner vec]|  mappings, bottom-up first fit -> |
  *   |<--- shim metadata (VAD_SHIM) ->|<-------- program mappings ------>|
  *
  * Metadata pages are committed lazily by the kernel as they are touched.

@@ -5,7 +5,9 @@
  * Runs in the constructor, before the program's main and before any
  * thread of the program can enter the shim: no lock.
  */
+#include <errno.h>
 #include <pthread.h>
+#include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -25,6 +27,14 @@ static void apply_lock_config(void)
 	lk_config.halt_on_error = shim_opt.halt_on_error;
 }
 
+/* A fork child writes its reports to its own log_path.PID. */
+static void fork_child(void)
+{
+	lk_fork_child();
+	if (shim_opt.log_path[0])
+		shim_log_open(shim_opt.log_path);
+}
+
 __attribute__((constructor(101))) void shim_init(void)
 {
 	static int done;
@@ -41,11 +51,13 @@ __attribute__((constructor(101))) void shim_init(void)
 	apply_lock_config();
 	int r = mman_init(shim_opt.arena_size, shim_opt.max_vads);
 	if (r)
-		shim_log("==vadshim== cannot reserve the arena (arena_size=%zu, max_vads=%zu): "
-			 "error %d; memory calls pass through to the host\n",
-			 shim_opt.arena_size, shim_opt.max_vads, -r);
+		shim_log("==vadshim== cannot reserve the arena (arena_size=%zu, max_vads=%zu): %s; "
+			 "memory calls pass through to the host\n",
+			 shim_opt.arena_size, shim_opt.max_vads,
+			 r == -EINVAL ? "arena_size too small for its metadata (at least 1M)" :
+			 strerrordesc_np(-r));
 	lk_fork_register(&mman.lock);
-	pthread_atfork(lk_fork_prepare, lk_fork_parent, lk_fork_child);
+	pthread_atfork(lk_fork_prepare, lk_fork_parent, fork_child);
 }
 
 __attribute__((destructor)) static void shim_fini(void)

@@ -96,6 +96,28 @@ static inline bool mman_in_arena(uintptr_t a)
 	return mman.ready && a >= mman.base && a < mman.end;
 }
 
+/*
+ * VAD flag beyond the MAP_* bits: the host VMA carries flags a new
+ * mapping must not inherit (madvise DONTFORK, WIPEONFORK, HUGEPAGE, ...,
+ * a protection key, MAP_STACK's NOHUGEPAGE).  Such memory is unmapped by
+ * re-reserving it with a fresh host mapping, never by the mprotect fast
+ * path.  Like the kernel's VMA flags, it keeps VADs from merging.
+ */
+#define VAD_F_STICKY 0x40000000u
+
+/*
+ * Private anonymous arena memory whose host VMA is, flags and all, a
+ * piece of the reservation made accessible: mapped by mprotect over the
+ * reservation and unmapped by mprotect(PROT_NONE) + MADV_DONTNEED.
+ * Every anonymous private host VMA in the arena is MAP_NORESERVE, like
+ * the reservation, so fast and slow mappings merge as the VADs say.
+ */
+static inline bool vad_plain_anon(const struct vad *v)
+{
+	return v->kind == VAD_ANON && (v->flags & 0x0f) == 0x02 /* MAP_PRIVATE */ &&
+	       !(v->flags & (0x02000 /* MAP_LOCKED */ | VAD_F_STICKY));
+}
+
 /* Shared mappings are on the wrapper's shared-mapping list. */
 static inline bool vad_is_shared(const struct vad *v)
 {

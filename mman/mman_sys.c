@@ -128,6 +128,9 @@ static size_t splits_needed(uintptr_t s, uintptr_t e)
 	return (v && v->start != s) + (w && w->start != e);
 }
 
+static void mark_flags(uintptr_t s, uintptr_t e, uint32_t set, uint32_t clear);
+static bool advice_leaves_flags(int advice);
+
 /* First address in [s, e) not covered by VADs, or e. */
 static uintptr_t first_hole(uintptr_t s, uintptr_t e)
 {
@@ -148,7 +151,17 @@ static long arena_unmap(uintptr_t s, uintptr_t e)
 		return 0;              /* nothing mapped: success, as the kernel */
 	if (!vads_avail(splits_needed(s, e)) || mman_core_split_at(s) || mman_core_split_at(e))
 		return -ENOMEM;
-	long r = mman_core_reserve(s, e);
+	bool plain = true;
+	for (struct vad *w = vad_find_next(&mman.ix, s); w && w->start < e && plain; w = w->next)
+		plain = vad_plain_anon(w);
+	long r;
+	if (plain) {
+		/* Fast path: back to reservation state, pages released. */
+		r = host_mprotect((void *)s, e - s, PROT_NONE) < 0 ||
+		    host_madvise((void *)s, e - s, MADV_DONTNEED) < 0 ? neg_errno() : 0;
+	} else {
+		r = mman_core_reserve(s, e);
+	}
 	if (r)
 		return r;
 	mman_core_clear(s, e);
@@ -214,6 +227,12 @@ static long mmap_arena(uintptr_t a, size_t alen, int prot, int flags, int fd,
 	static uint32_t shared_objs;   /* guarded by mman.lock */
 	if (tmpl.kind == VAD_ANON) {
 		tmpl.offset = a;            /* the kernel's pgoff of new anon memory */
+		if ((flags & MAP_TYPE) == MAP_PRIVATE) {
+			tmpl.flags &= ~(uint32_t)MAP_NORESERVE;  /* always, see vad_plain_anon */
+			flags |= MAP_NORESERVE;
+		}
+		if (flags & MAP_STACK)
+			tmpl.flags |= VAD_F_STICKY;         /* the kernel marks it NOHUGEPAGE */
 	} else if (tmpl.kind == VAD_SHARED_ANON) {
 		tmpl.offset = 0;
 		tmpl.obj = ++shared_objs;
@@ -221,6 +240,16 @@ static long mmap_arena(uintptr_t a, size_t alen, int prot, int flags, int fd,
 	uintptr_t e = a + alen;
 	if (!vads_avail(splits_needed(a, e) + 1) || mman_core_split_at(a) || mman_core_split_at(e))
 		return -ENOMEM;
+	if (vad_plain_anon(&tmpl) && !(prot & ~7) && vad_range_free(&mman.ix, a, e) &&
+	    !(flags & ~(MAP_TYPE | MAP_ANONYMOUS | MAP_FIXED | MAP_FIXED_NOREPLACE | MAP_NORESERVE))) {
+		/* Fast path: the free range is clean reservation (PROT_NONE,
+		 * no pages, no sticky flags); opening it up is the mapping. */
+		if (prot && host_mprotect((void *)a, alen, prot) < 0)
+			return neg_errno();
+		mman_core_add(&tmpl, a, e);
+		mman_core_merge_around(a, e);
+		return (long)a;
+	}
 	int hflags = (flags & ~MAP_FIXED_NOREPLACE) | MAP_FIXED;
 	void *p = host_mmap((void *)a, alen, prot, hflags, fd, off);
 	if (p == MAP_FAILED) {
@@ -371,6 +400,8 @@ static long protect_run(uintptr_t s, uintptr_t e, int prot, int pkey)
 		}
 	}
 	mman_core_merge_around(s, e);
+	if (pkey != -1 && !err)
+		mark_flags(s, e, VAD_F_STICKY, 0);   /* the key stays on the VMA */
 	return err;
 }
 
@@ -509,6 +540,11 @@ long mman_sys_madvise(void *addr, size_t len, int advice)
 		return mman_leave(-EINVAL);
 	bool hole;
 	long r = for_each_run(a, e, run_madvise, &advice, false, &hole);
+	if (!advice_leaves_flags(advice) && r != -EINVAL) {
+		uintptr_t cs, ce;
+		clip(a, e, &cs, &ce);
+		mark_flags(cs, ce, VAD_F_STICKY, 0);
+	}
 	if (r)
 		return mman_leave(r);
 	if (hole && host_madvise(addr, 0, advice) < 0)  /* is the advice valid? */
@@ -521,15 +557,30 @@ struct mlock_ctx {
 	unsigned int flags;
 };
 
-/* The kernel splits VMAs by VM_LOCKED; the arena keeps MAP_LOCKED in the
- * VAD flags, which also tells mremap that growth must be populated. */
-static void mark_locked(uintptr_t s, uintptr_t e, bool locked)
+/* Set or clear VAD flags over [s, e), splitting as the kernel splits
+ * VMAs whose flags change.  MAP_LOCKED also tells mremap that growth must
+ * be populated; VAD_F_STICKY keeps the mprotect fast path away. */
+static void mark_flags(uintptr_t s, uintptr_t e, uint32_t set, uint32_t clear)
 {
-	if (!vads_avail(2) || mman_core_split_at(s) || mman_core_split_at(e))
+	if (!vads_avail(splits_needed(s, e)) || mman_core_split_at(s) || mman_core_split_at(e))
 		return;
 	for (struct vad *v = vad_find_next(&mman.ix, s); v && v->start < e; v = v->next)
-		v->flags = locked ? v->flags | MAP_LOCKED : v->flags & ~(uint32_t)MAP_LOCKED;
+		if (v->kind != VAD_SHIM)
+			v->flags = (v->flags | set) & ~clear;
 	mman_core_merge_around(s, e);
+}
+
+/* Advice that changes no VMA flag: anything else makes memory sticky. */
+static bool advice_leaves_flags(int advice)
+{
+	switch (advice) {
+	case MADV_NORMAL: case MADV_DONTNEED: case MADV_FREE: case MADV_WILLNEED: case MADV_REMOVE:
+	case MADV_COLD: case MADV_PAGEOUT: case MADV_POPULATE_READ:
+	case MADV_POPULATE_WRITE: case 24 /* MADV_DONTNEED_LOCKED */:
+		return true;
+	default:
+		return false;
+	}
 }
 
 static int run_mlock(uintptr_t s, uintptr_t e, void *ctx)
@@ -565,7 +616,8 @@ long mman_sys_mlock(const void *addr, size_t len, int op, unsigned int flags)
 	bool hole;
 	long r = for_each_run(a, e, run_mlock, &c, true, &hole);
 	if (r == 0)
-		mark_locked(cs, ce, op != MMAN_MUNLOCK);
+		mark_flags(cs, ce, op != MMAN_MUNLOCK ? MAP_LOCKED : 0,
+			   op != MMAN_MUNLOCK ? 0 : MAP_LOCKED);
 	return mman_leave(r);
 }
 
@@ -657,6 +709,22 @@ static long remap_move(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr
 		return -ENOMEM;
 	int hflags = MREMAP_MAYMOVE | MREMAP_FIXED | (flags & MREMAP_DONTUNMAP);
 	void *p = host_mremap((void *)o, olen, nlen, hflags, (void *)dest);
+	if (p == MAP_FAILED && errno == EFAULT && nlen > olen && dest_in &&
+	    count_vads(o, oe) == 1 && vad_plain_anon(vad_find(&mman.ix, o))) {
+		/*
+		 * One VAD, several host VMAs: anonymous VMAs merge only when
+		 * their anon_vmas agree, which depends on history the arena
+		 * does not see (the reservation lends its own to memory carved
+		 * from it).  Move the pages whole (same size: the kernel moves
+		 * several VMAs at once since 6.17), then add the growth.
+		 */
+		const struct vad *v = vad_find(&mman.ix, o);
+		p = host_mremap((void *)o, olen, olen, hflags, (void *)dest);
+		if (p != MAP_FAILED &&
+		    host_mmap((void *)(dest + olen), nlen - olen, (int)v->prot,
+			      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) == MAP_FAILED)
+			p = MAP_FAILED;
+	}
 	if (p == MAP_FAILED) {
 		long err = neg_errno();
 		mman_core_merge_around(o, oe);
@@ -691,12 +759,13 @@ static long remap_move(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr
 static bool remap_grow_in_place(struct vad *v, uintptr_t o, size_t olen, size_t nlen)
 {
 	uintptr_t ts = o + olen, te = o + nlen;
-	if (v->kind == VAD_ANON && !(v->flags & MAP_LOCKED) && v->offset == v->start) {
-		/* The kernel merges a new anonymous mapping into an adjacent
-		 * one made in place (pgoff contiguous), which is what an
-		 * in-place mremap gives; and it replaces the reservation
-		 * atomically.  A moved VMA would not merge. */
-		int fl = MAP_FIXED | (int)(v->flags & (MAP_TYPE | MAP_NORESERVE)) | MAP_ANONYMOUS;
+	if (vad_plain_anon(v)) {
+		/* A fresh anonymous VMA over the reservation grows the mapping
+		 * atomically.  The host merges it into the VMA below when the
+		 * pgoffs are contiguous (not after a move); where it does not,
+		 * the VAD still spans both, and remap_move copes with a source
+		 * of several host VMAs. */
+		int fl = MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE;
 		if (host_mmap((void *)ts, te - ts, (int)v->prot, fl, -1, 0) == MAP_FAILED)
 			return false;
 	} else {

@@ -97,20 +97,21 @@ static inline bool mman_in_arena(uintptr_t a)
 }
 
 /*
- * VAD flag beyond the MAP_* bits: the host VMA carries flags a new
- * mapping must not inherit (madvise DONTFORK, WIPEONFORK, HUGEPAGE, ...,
- * a protection key, MAP_STACK's NOHUGEPAGE).  Such memory is unmapped by
- * re-reserving it with a fresh host mapping, never by the mprotect fast
- * path.  Like the kernel's VMA flags, it keeps VADs from merging.
+ * VAD flag beyond the MAP_* bits: the host VMA carries flags the kernel
+ * splits VMAs by (madvise DONTFORK, WIPEONFORK, HUGEPAGE, ..., a
+ * protection key, MAP_STACK's NOHUGEPAGE).  Like those flags it keeps
+ * VADs from merging, and it keeps the memory off the mprotect fast path.
  */
 #define VAD_F_STICKY 0x40000000u
 
 /*
- * Private anonymous arena memory whose host VMA is, flags and all, a
- * piece of the reservation made accessible: mapped by mprotect over the
- * reservation and unmapped by mprotect(PROT_NONE) + MADV_DONTNEED.
- * Every anonymous private host VMA in the arena is MAP_NORESERVE, like
- * the reservation, so fast and slow mappings merge as the VADs say.
+ * Private anonymous arena memory that a new mapping may take from the
+ * reservation by mprotect alone.  Unmapped memory is always re-reserved
+ * with one fresh PROT_NONE host mapping, which releases the pages, drops
+ * every VMA flag and merges back into the reservation, so a free range
+ * is always clean reservation.  Every private anonymous host VMA in the
+ * arena is MAP_NORESERVE, like the reservation, so that host merges agree
+ * with the VADs.
  */
 static inline bool vad_plain_anon(const struct vad *v)
 {

@@ -151,17 +151,9 @@ static long arena_unmap(uintptr_t s, uintptr_t e)
 		return 0;              /* nothing mapped: success, as the kernel */
 	if (!vads_avail(splits_needed(s, e)) || mman_core_split_at(s) || mman_core_split_at(e))
 		return -ENOMEM;
-	bool plain = true;
-	for (struct vad *w = vad_find_next(&mman.ix, s); w && w->start < e && plain; w = w->next)
-		plain = vad_plain_anon(w);
-	long r;
-	if (plain) {
-		/* Fast path: back to reservation state, pages released. */
-		r = host_mprotect((void *)s, e - s, PROT_NONE) < 0 ||
-		    host_madvise((void *)s, e - s, MADV_DONTNEED) < 0 ? neg_errno() : 0;
-	} else {
-		r = mman_core_reserve(s, e);
-	}
+	/* One host call: a fresh PROT_NONE mapping releases the pages, drops
+	 * every VMA flag and merges back into the reservation. */
+	long r = mman_core_reserve(s, e);
 	if (r)
 		return r;
 	mman_core_clear(s, e);

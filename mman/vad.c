@@ -104,6 +104,8 @@ void vad_free(struct vad_index *ix, struct vad *v)
 {
 	/* Cleared so that vad_check can tell a freed VAD (end == 0) from one
 	 * still in use, and stale links fault early rather than late. */
+	if (ix->finger == v)
+		ix->finger = NULL;
 	memset(v, 0, sizeof(*v));
 	v->free_next = ix->free;
 	ix->free = v;
@@ -111,25 +113,56 @@ void vad_free(struct vad_index *ix, struct vad *v)
 
 /* ---- lookups -------------------------------------------------------- */
 
+/* The finger or one of its list neighbours, when it is the answer to
+ * vad_find_next(addr): the first VAD with end > addr. */
+static struct vad *vad_near(const struct vad_index *ix, uintptr_t addr)
+{
+	struct vad *f = ix->finger;
+
+	if (!f)
+		return NULL;
+	for (int i = 0; i < 2 && f; i++, f = f->next)
+		if (f->end > addr && (!f->prev || f->prev->end <= addr))
+			return f;
+	f = ix->finger->prev;
+	if (f && f->end > addr && (!f->prev || f->prev->end <= addr))
+		return f;
+	return NULL;
+}
+
+/* The finger is a cache, not state: lookups stay logically const. */
+static void vad_set_finger(const struct vad_index *ix, struct vad *v)
+{
+	if (v)
+		((struct vad_index *)ix)->finger = v;
+}
+
 struct vad *vad_find(const struct vad_index *ix, uintptr_t addr)
 {
-	struct vad *n = ix->root;
+	struct vad *n = vad_near(ix, addr);
 
+	if (n)
+		return n->start <= addr ? n : NULL;
+	n = ix->root;
 	while (n) {
 		if (addr < n->start)
 			n = n->left;
 		else if (addr >= n->end)
 			n = n->right;
 		else
-			return n;
+			break;
 	}
-	return NULL;
+	vad_set_finger(ix, n);
+	return n;
 }
 
 struct vad *vad_find_next(const struct vad_index *ix, uintptr_t addr)
 {
-	struct vad *n = ix->root, *best = NULL;
+	struct vad *n = vad_near(ix, addr), *best = NULL;
 
+	if (n)
+		return n;
+	n = ix->root;
 	/* VADs are disjoint, so ends are ordered like starts and the tree
 	 * can be searched by end as well. */
 	while (n) {
@@ -140,6 +173,7 @@ struct vad *vad_find_next(const struct vad_index *ix, uintptr_t addr)
 			n = n->right;
 		}
 	}
+	vad_set_finger(ix, best);
 	return best;
 }
 
@@ -356,6 +390,8 @@ void vad_remove(struct vad_index *ix, struct vad *v)
 {
 	struct vad *next = v->next;
 
+	if (ix->finger == v)
+		ix->finger = NULL;
 	vad_list_unlink(ix, v);
 	/* v's hole and v itself merge into the hole below next. */
 	if (next)

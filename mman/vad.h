@@ -63,6 +63,10 @@ struct vad_index {
 	struct vad *free;           /* free list */
 	struct vad *head, *tail;    /* active list */
 	struct vad *root;           /* AVL root */
+	struct vad *finger;         /* last VAD a lookup returned: one memory
+				     * call looks up the same few VADs many
+				     * times, and at 100 000 VADs each tree
+				     * walk is ~20 cache misses */
 	size_t count;               /* active VADs */
 };
 

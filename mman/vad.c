@@ -32,6 +32,7 @@
 #include "mman/vad.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define VAD_PAGE_SIZE ((uintptr_t)4096)
@@ -458,20 +459,27 @@ static uintptr_t vad_gap_search(const struct vad *n, uintptr_t len,
 	return 0;
 }
 
+/* Clip [lo, hi) to the index and round to pages; false when nothing fits. */
+static bool vad_gap_window(const struct vad_index *ix, size_t *len, uintptr_t *lo, uintptr_t *hi)
+{
+	*lo = vad_max(*lo, ix->base);
+	*hi = vad_min(*hi, ix->end);
+	if (*len == 0 || *hi <= *lo || *len > *hi - *lo)
+		return false;
+	/* Callers pass pages; rounding keeps a stray value page aligned.
+	 * lo < hi <= end (page aligned) so neither rounding overflows. */
+	*len = (*len + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
+	*lo = (*lo + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
+	*hi &= ~VAD_PAGE_MASK;
+	return true;
+}
+
 uintptr_t vad_find_gap(const struct vad_index *ix, size_t len, uintptr_t lo, uintptr_t hi)
 {
 	uintptr_t top, tail_start;
 
-	lo = vad_max(lo, ix->base);
-	hi = vad_min(hi, ix->end);
-	if (len == 0 || hi <= lo || len > hi - lo)
+	if (!vad_gap_window(ix, &len, &lo, &hi))
 		return 0;
-	/* Callers pass pages; rounding keeps a stray value page aligned.
-	 * lo < hi <= end (page aligned) so neither rounding overflows. */
-	len = (len + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
-	lo = (lo + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
-	hi &= ~VAD_PAGE_MASK;
-
 	tail_start = ix->tail ? ix->tail->end : ix->base;
 	top = vad_gap_fit(tail_start, ix->end, len, lo, hi);
 	if (top)
@@ -514,13 +522,8 @@ uintptr_t vad_find_gap_low(const struct vad_index *ix, size_t len, uintptr_t lo,
 {
 	uintptr_t a, tail_start;
 
-	lo = vad_max(lo, ix->base);
-	hi = vad_min(hi, ix->end);
-	if (len == 0 || hi <= lo || len > hi - lo)
+	if (!vad_gap_window(ix, &len, &lo, &hi))
 		return 0;
-	len = (len + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
-	lo = (lo + VAD_PAGE_MASK) & ~VAD_PAGE_MASK;
-	hi &= ~VAD_PAGE_MASK;
 
 	a = vad_gap_search_low(ix->root, len, lo, hi);
 	if (a)

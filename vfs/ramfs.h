@@ -1,0 +1,73 @@
+/*
+ * ramfs — the userspace in-memory filesystem shared by every process
+ * that runs with the shim, in one POSIX shared-memory object per user and
+ * name (/dev/shm/vadshim.<uid>.<name>, mode 0600).  Everything in the
+ * segment is addressed by offsets, never by pointers; its header carries
+ * a layout version, and a process with another version refuses to attach.
+ *
+ * Locks: every ramfs operation runs with the global lockfs held (taken by
+ * the vfs, rank LK_RANK_LOCKFS) and takes the segment lock inside it: a
+ * per-process lk lock of class "ramfs_seg" (rank LK_RANK_RAMFS_SEG) for
+ * the validator and lockstat, backed by a process-shared robust mutex in
+ * the segment header that serialises all processes.  Everything in the
+ * segment is guarded by that robust mutex.  A process that dies holding
+ * it leaves EOWNERDEAD to the next locker, which repairs the segment
+ * (ramfs_repair) before it continues.
+ *
+ * Operations are reached through ramfs_ops (vfs/vfs_ops.h).
+ */
+#ifndef VADSHIM_RAMFS_H
+#define VADSHIM_RAMFS_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "vfs/vfs_ops.h"
+
+#define RAMFS_LAYOUT_VERSION 1
+
+struct ramfs;
+
+struct ramfs_config {
+	const char *name;       /* "default": /dev/shm/vadshim.<uid>.default */
+	size_t size;            /* capacity in bytes (ramfs_size=) for a new segment */
+	/* Map the segment (fd, len) read-write shared and return its address
+	 * or NULL; NULL here means a plain host mmap (unit tests).  The shim
+	 * maps it inside the arena as shim memory, so the program cannot
+	 * unmap it. */
+	void *(*map)(int fd, size_t len);
+};
+
+/*
+ * Attach to the segment, creating it if it does not exist.  On failure
+ * returns -errno and writes one line for the user to msg (for example a
+ * layout version mismatch names both versions and `vadshim ramfs rm`).
+ */
+int ramfs_attach(const struct ramfs_config *cfg, struct ramfs **out,
+		 char *msg, size_t msglen);
+/* Remove the segment (shm unlink) by name, as `vadshim ramfs rm`. */
+int ramfs_remove(const char *name);
+/* The segment's descriptor (kept open, moved to >= 900, close-on-exec):
+ * file mappings map its pages. */
+int ramfs_seg_fd(const struct ramfs *fs);
+/* The st_dev reported for ramfs nodes. */
+dev_t ramfs_dev(const struct ramfs *fs);
+
+/*
+ * Check every invariant of the segment (takes the segment lock): free
+ * space accounting, extents inside the segment and disjoint, link counts
+ * equal to directory references, directory hash chains, open-description
+ * references, ...  Returns 0, or -EUCLEAN with a one-line description of
+ * the first broken invariant in buf.
+ */
+int ramfs_fsck(struct ramfs *fs, char *buf, size_t buflen);
+
+/* Usage figures for `vadshim ramfs df` and tests. */
+struct ramfs_usage {
+	size_t size, used_bytes, files, max_files, ofds;
+};
+void ramfs_usage(struct ramfs *fs, struct ramfs_usage *u);
+
+extern const struct vfs_ops ramfs_ops;
+
+#endif

@@ -114,3 +114,21 @@ int host_mincore(void *addr, size_t len, unsigned char *vec)
 	return (int)syscall(SYS_mincore, addr, len, vec);
 }
 
+
+/* Lazily resolved file-family functions (shim/real_fs.h).  A missing
+ * symbol is fatal: the wrapper could only guess an answer. */
+void *shim_real_resolve(const char *name)
+{
+	void *p = dlsym(RTLD_NEXT, name);
+	if (!p) {
+		static const char msg[] = "==vadshim== cannot resolve a libc function: ";
+		syscall(SYS_write, 2, msg, sizeof msg - 1);
+		size_t n = 0;
+		while (name[n])
+			n++;
+		syscall(SYS_write, 2, name, n);
+		syscall(SYS_write, 2, "\n", 1);
+		_exit(127);
+	}
+	return p;
+}

@@ -1,0 +1,81 @@
+/*
+ * vfs — the mount table, path dispatch, the per-process fdtable and the
+ * global lockfs; the handlers (vfs_sys.c) that the libc wrappers call.
+ *
+ * Lock order (the whole shim):
+ *
+ *     vfs.fdt_lock   (fdtable, per process, recursive)   <- fdtable, cwd
+ *       vfs.lockfs   (global: one per process for every mount, recursive)
+ *         ramfs_seg  (per segment, robust, shared between processes)
+ *           mman.lock
+ *
+ * lockfs is the seed's single filesystem lock: every operation on every
+ * mounted filesystem runs under it; host paths never take it.  It sits
+ * above the per-segment robust mutex, so when a process mounts several
+ * ramfs instances one lockfs still serialises all of them, as in the
+ * fixed design.
+ *
+ * Guards:
+ *   mounts[], nmounts, placeholder_fd, cred  written at init, read-only after
+ *   fdt[] entries          written under fdt_lock, read lock-free (atomic) by
+ *                          the wrappers' "is this descriptor ours" test
+ *   cwd_mnt, cwd_node      fdt_lock
+ */
+#ifndef VADSHIM_VFS_H
+#define VADSHIM_VFS_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "shim/lk.h"
+#include "vfs/vfs_ops.h"
+
+#define VFS_MAX_MOUNTS 4
+#define VFS_FDT_MAX 65536       /* descriptors >= this are never ours */
+
+/* One descriptor that refers to a mounted filesystem's open description. */
+struct vfs_fde {
+	_Atomic uint32_t ofd;   /* 0: not ours (host or closed) */
+	uint8_t mnt;            /* index into vfs.mounts */
+	uint8_t cloexec;
+};
+
+struct vfs {
+	struct lk_lock fdt_lock;
+	struct lk_lock lockfs;
+	struct vfs_mount mounts[VFS_MAX_MOUNTS];
+	int nmounts;
+	int placeholder_fd;     /* O_PATH descriptor that ramfs descriptors dup */
+	int cwd_mnt;            /* -1: the cwd is the host's */
+	vfs_node cwd_node;
+	struct vfs_cred cred;
+	bool ready;
+	struct vfs_fde fdt[VFS_FDT_MAX];
+};
+
+extern struct vfs vfs;
+
+/* Is fd a descriptor of a mounted filesystem?  Lock-free, for wrappers. */
+static inline bool vfs_fd_mine(int fd)
+{
+	return (unsigned)fd < VFS_FDT_MAX &&
+	       atomic_load_explicit(&vfs.fdt[fd].ofd, memory_order_relaxed) != 0;
+}
+
+/* Does the path possibly name something under a mount (or is the cwd
+ * inside one)?  A cheap test so that host paths cost a few ns. */
+bool vfs_path_maybe_mine(const char *path);
+
+/* Mount the ramfs (options mount=, ramfs=, ramfs_size=) and adopt
+ * descriptors handed over by exec.  Returns 0 or -errno (a message was
+ * printed). */
+int vfs_init(void);
+void vfs_fork_prepare(void);
+void vfs_fork_parent(void);
+void vfs_fork_child(void);
+
+/* Credentials after set*id calls. */
+void vfs_refresh_cred(void);
+
+#endif

@@ -236,9 +236,12 @@ static FILE *stream_new(int fd, const struct fmode *m, int std)
 /* A stream over an open descriptor: ours, or glibc's for a host one. */
 static FILE *stream_on_fd(int fd, const struct fmode *m, int std)
 {
-	if (!vfs_fd_mine(fd))
-		return SHIM_REAL(fdopen)(fd, m->base);
-	return stream_new(fd, m, std);
+	if (vfs_fd_mine(fd))
+		return stream_new(fd, m, std);
+	/* glibc's fdopen does not move to the end as its fopen does. */
+	if (m->seek_end && lseek(fd, 0, SEEK_END) < 0 && errno != ESPIPE)
+		return NULL;
+	return SHIM_REAL(fdopen)(fd, m->base);
 }
 
 FILE *shim_stream_fdopen(int fd, const char *mode)

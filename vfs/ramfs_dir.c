@@ -1,0 +1,428 @@
+/*
+ * ramfs_dir — directories: entries, the name hash, path resolution and
+ * readdir.
+ *
+ * Everything here runs with the segment lock held (hdr->mutex guards the
+ * dirent table, the hash buckets and every directory's entry list).
+ *
+ * Lookup: one hash table for the whole segment, keyed by (directory
+ * node, name), chains through dirent.hnext: O(1) per component.
+ *
+ * Readdir positions: each entry gets a cookie from its directory's
+ * counter when it is added, so cookies only grow along a directory's
+ * entry list.  A position is "the next cookie to return": "." is 0, ".."
+ * 1, entries start at 2, and an entry's d_off is its cookie + 1.  An
+ * entry that exists throughout an iteration keeps its cookie and so is
+ * returned exactly once however others come and go.  An entry added
+ * during the iteration goes to the tail with a larger cookie, so it is
+ * returned too (tmpfs on 6.18 lists newest first and does not; POSIX
+ * allows both).  The description remembers the dirent at its position
+ * (dir_hint) so that a sequential readdir
+ * does not rescan the list.
+ */
+#include "vfs/ramfs_int.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
+#include <limits.h>
+#include <stddef.h>
+#include <string.h>
+
+/* ---- the name hash ---- */
+
+uint32_t ramfs_name_hash(uint32_t dir, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ dir;         /* FNV-1a */
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h ^ (h >> 15);
+}
+
+static uint32_t *ramfs_bucket(struct ramfs *fs, uint32_t hash)
+{
+	return &fs->buckets[hash & (fs->hdr->nbuckets - 1)];
+}
+
+uint32_t ramfs_dir_find(struct ramfs *fs, uint32_t dir, const char *name, size_t len)
+{
+	uint32_t h = ramfs_name_hash(dir, name, len);
+
+	for (uint32_t d = *ramfs_bucket(fs, h); d; d = fs->dirents[d].hnext) {
+		const struct ramfs_dirent *e = &fs->dirents[d];
+
+		if (e->hash == h && e->dir == dir && e->namelen == len &&
+		    memcmp(e->name, name, len) == 0)
+			return d;
+	}
+	return 0;
+}
+
+void ramfs_hash_link(struct ramfs *fs, uint32_t de)
+{
+	uint32_t *b = ramfs_bucket(fs, fs->dirents[de].hash);
+
+	fs->dirents[de].hnext = *b;
+	*b = de;
+}
+
+static void ramfs_hash_unlink(struct ramfs *fs, uint32_t de)
+{
+	uint32_t *p = ramfs_bucket(fs, fs->dirents[de].hash);
+
+	while (*p && *p != de)
+		p = &fs->dirents[*p].hnext;
+	if (*p)
+		*p = fs->dirents[de].hnext;
+}
+
+/* Append to the directory's list (cookies grow toward the tail). */
+void ramfs_dir_list_link(struct ramfs *fs, uint32_t de)
+{
+	struct ramfs_dirent *e = &fs->dirents[de];
+	struct ramfs_node *d = &fs->nodes[e->dir];
+
+	e->prev = d->last;
+	e->next = 0;
+	if (d->last)
+		fs->dirents[d->last].next = de;
+	else
+		d->first = de;
+	d->last = de;
+}
+
+static void ramfs_dir_list_unlink(struct ramfs *fs, uint32_t de)
+{
+	struct ramfs_dirent *e = &fs->dirents[de];
+	struct ramfs_node *d = &fs->nodes[e->dir];
+
+	if (e->prev)
+		fs->dirents[e->prev].next = e->next;
+	else
+		d->first = e->next;
+	if (e->next)
+		fs->dirents[e->next].prev = e->prev;
+	else
+		d->last = e->prev;
+}
+
+/* Add name -> node in dir; the caller has checked that name is free. */
+int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node)
+{
+	size_t len = strlen(name);
+	uint32_t de = ramfs_tab_get(fs, RAMFS_T_DIRENT);
+	struct ramfs_dirent *e;
+
+	if (!de)
+		return -ENOSPC;
+	e = &fs->dirents[de];
+	e->dir = dir;
+	e->node = node;
+	e->namelen = (uint32_t)len;
+	memcpy(e->name, name, len + 1);
+	e->hash = ramfs_name_hash(dir, name, len);
+	e->cookie = fs->nodes[dir].cookie++;
+	ramfs_hash_link(fs, de);
+	ramfs_dir_list_link(fs, de);
+	fs->nodes[dir].entries++;
+	if (S_ISDIR(fs->nodes[node].mode))
+		fs->nodes[node].name_de = de;
+	return 0;
+}
+
+void ramfs_dir_del(struct ramfs *fs, uint32_t de)
+{
+	struct ramfs_dirent *e = &fs->dirents[de];
+
+	ramfs_hash_unlink(fs, de);
+	ramfs_dir_list_unlink(fs, de);
+	fs->nodes[e->dir].entries--;
+	if (fs->nodes[e->node].name_de == de)
+		fs->nodes[e->node].name_de = 0;
+	e->dir = 0;
+	ramfs_tab_put(fs, RAMFS_T_DIRENT, de);
+}
+
+uint32_t ramfs_dir_parent(struct ramfs *fs, uint32_t dir)
+{
+	uint32_t de = fs->nodes[dir].name_de;
+
+	return dir == RAMFS_ROOT || !de ? RAMFS_ROOT : fs->dirents[de].dir;
+}
+
+/* ---- path resolution ---- */
+
+/* dst = a joined with b by one slash; -ENAMETOOLONG past PATH_MAX. */
+static int ramfs_join(char *dst, const char *a, size_t alen, const char *b)
+{
+	size_t blen = strlen(b);
+
+	while (alen > 1 && a[alen - 1] == '/')
+		alen--;
+	if (alen == 1 && a[0] == '/' && blen && b[0] == '/')
+		alen = 0;
+	if (alen + 1 + blen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	memmove(dst + alen + (blen && b[0] != '/'), b, blen + 1);
+	memcpy(dst, a, alen);
+	if (blen && b[0] != '/')
+		dst[alen] = '/';
+	return 0;
+}
+
+struct ramfs_cursor {
+	char buf[PATH_MAX];
+	char *s;                /* the rest of the path */
+	uint32_t cur;           /* the directory s is relative to */
+	int nlinks;
+};
+
+static int ramfs_escape(const struct vfs_path *p, const char *base, size_t blen, const char *rest)
+{
+	int r = ramfs_join(p->escape, base, blen, rest);
+
+	return r < 0 ? r : -VFS_EESCAPE;
+}
+
+/* Replace the cursor's path by the symlink's target followed by rest. */
+static int ramfs_follow(struct ramfs *fs, const struct vfs_path *p, struct ramfs_cursor *k,
+			uint32_t link, const char *rest)
+{
+	int *nl = p->nlinks ? p->nlinks : &k->nlinks;
+	const struct ramfs_node *n = &fs->nodes[link];
+	char tmp[PATH_MAX];
+	uint64_t run;
+	const char *target = ramfs_data_page(fs, link, 0, &run);
+	int r;
+
+	if (++*nl > VFS_MAX_SYMLINKS)
+		return -ELOOP;
+	if (n->size == 0 || !target)
+		return -ENOENT;
+	r = ramfs_join(tmp, target, n->size, rest);
+	if (r < 0)
+		return r;
+	if (tmp[0] == '/')
+		return ramfs_escape(p, tmp, strlen(tmp), "");
+	memcpy(k->buf, tmp, strlen(tmp) + 1);
+	k->s = k->buf;
+	return 0;
+}
+
+static void ramfs_walk_done(struct ramfs_walk *w, uint32_t dir, uint32_t node, uint32_t de,
+			    bool dot, bool slash)
+{
+	w->dir = dir;
+	w->node = node;
+	w->de = de;
+	w->dot = dot;
+	w->slash = slash;
+}
+
+/* Look up one component of length len in k->cur: node, dirent, dot. */
+static int ramfs_step(struct ramfs *fs, const struct vfs_path *p, struct ramfs_cursor *k,
+		      const char *s, size_t len, const char *after, uint32_t *node,
+		      uint32_t *de, bool *dot)
+{
+	*de = 0;
+	*dot = false;
+	if (len == 1 && s[0] == '.') {
+		*node = k->cur;
+		*dot = true;
+	} else if (len == 2 && s[0] == '.' && s[1] == '.') {
+		if (k->cur == RAMFS_ROOT)
+			return ramfs_escape(p, p->mnt->parent, strlen(p->mnt->parent), after);
+		*node = ramfs_dir_parent(fs, k->cur);
+		*dot = true;
+	} else {
+		*de = ramfs_dir_find(fs, k->cur, s, len);
+		*node = *de ? fs->dirents[*de].node : 0;
+	}
+	return 0;
+}
+
+/*
+ * Resolve p.  flags: VFS_NOFOLLOW (a final symlink is not followed),
+ * VFS_EMPTY_PATH, RAMFS_WALK_PARENT (the last component may be missing:
+ * w->node is then 0 and w->dir, w->name say where to create it).
+ * A trailing slash after an existing non-directory gives -ENOTDIR unless
+ * RAMFS_WALK_PARENT is given (creating calls report EEXIST first).
+ */
+int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
+	       const struct vfs_cred *c, struct ramfs_walk *w)
+{
+	static __thread struct ramfs_cursor k;
+	size_t plen = strnlen(p->path, PATH_MAX);
+
+	memset(w, 0, sizeof(*w));
+	if (plen >= PATH_MAX)
+		return -ENAMETOOLONG;
+	k.cur = p->start && p->path[0] != '/' ? p->start : RAMFS_ROOT;
+	k.nlinks = 0;
+	if (plen == 0) {
+		if (!(flags & VFS_EMPTY_PATH))
+			return -ENOENT;
+		ramfs_walk_done(w, k.cur, k.cur, 0, true, false);
+		return 0;
+	}
+	memcpy(k.buf, p->path, plen + 1);
+	k.s = k.buf;
+	for (;;) {
+		char *s = k.s, *e, *rest;
+		uint32_t node, de;
+		bool dot, last, slash;
+		size_t len;
+		int r;
+
+		while (*s == '/')
+			s++;
+		if (!*s) {              /* "/" or nothing after a followed link */
+			ramfs_walk_done(w, k.cur, k.cur, 0, true, true);
+			return 0;
+		}
+		for (e = s; *e && *e != '/'; e++)
+			;
+		len = (size_t)(e - s);
+		for (rest = e; *rest == '/'; rest++)
+			;
+		last = !*rest;
+		slash = *e == '/';
+		if (!S_ISDIR(fs->nodes[k.cur].mode))
+			return -ENOTDIR;
+		r = ramfs_perm(&fs->nodes[k.cur], X_OK, c);
+		if (r < 0)
+			return r;
+		if (len > RAMFS_NAME_MAX)
+			return -ENAMETOOLONG;
+		if (fs->nodes[k.cur].nlink == 0)
+			return -ENOENT;         /* a removed directory has no entries */
+		r = ramfs_step(fs, p, &k, s, len, e, &node, &de, &dot);
+		if (r < 0)
+			return r;
+		/* A trailing slash follows a final symlink, except for the
+		 * calls that act on the name itself (unlink, rmdir, rename,
+		 * mkdir: RAMFS_WALK_PARENT with VFS_NOFOLLOW). */
+		if (node && S_ISLNK(fs->nodes[node].mode) &&
+		    (!last || !(flags & VFS_NOFOLLOW) || (slash && !(flags & RAMFS_WALK_PARENT)))) {
+			r = ramfs_follow(fs, p, &k, node, e);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (!last) {
+			if (!node)
+				return -ENOENT;
+			if (!S_ISDIR(fs->nodes[node].mode))
+				return -ENOTDIR;
+			k.cur = node;
+			k.s = rest;
+			continue;
+		}
+		ramfs_walk_done(w, k.cur, node, de, dot, slash);
+		memcpy(w->name, s, len);
+		w->name[len] = 0;
+		if (!node)
+			return (flags & RAMFS_WALK_PARENT) ? 0 : -ENOENT;
+		if (slash && !S_ISDIR(fs->nodes[node].mode) && !(flags & RAMFS_WALK_PARENT))
+			return -ENOTDIR;
+		return 0;
+	}
+}
+
+/* ---- readdir ---- */
+
+struct ramfs_dirent64 {
+	uint64_t d_ino;
+	int64_t d_off;
+	unsigned short d_reclen;
+	unsigned char d_type;
+	char d_name[];
+};
+
+static size_t ramfs_reclen(size_t namelen)
+{
+	return (offsetof(struct ramfs_dirent64, d_name) + namelen + 1 + 7) & ~(size_t)7;
+}
+
+static bool ramfs_emit(char *buf, size_t len, size_t *used, uint64_t ino, int64_t off,
+		       unsigned type, const char *name, size_t namelen)
+{
+	size_t rl = ramfs_reclen(namelen);
+	struct ramfs_dirent64 *d = (struct ramfs_dirent64 *)(buf + *used);
+
+	if (*used + rl > len)
+		return false;
+	memset(d, 0, rl);
+	d->d_ino = ino;
+	d->d_off = off;
+	d->d_reclen = (unsigned short)rl;
+	d->d_type = (unsigned char)type;
+	memcpy(d->d_name, name, namelen);
+	*used += rl;
+	return true;
+}
+
+/* The first entry of dir with a cookie >= pos. */
+static uint32_t ramfs_dir_at(struct ramfs *fs, uint32_t dir, uint32_t hint, int64_t pos)
+{
+	const struct ramfs_dirent *h = &fs->dirents[hint];
+	uint32_t d;
+
+	if (hint && h->dir == dir && (int64_t)h->cookie >= pos &&
+	    (!h->prev || (int64_t)fs->dirents[h->prev].cookie < pos))
+		return hint;
+	for (d = fs->nodes[dir].first; d && (int64_t)fs->dirents[d].cookie < pos;
+	     d = fs->dirents[d].next)
+		;
+	return d;
+}
+
+long ramfs_readdir(struct ramfs *fs, struct ramfs_ofd *o, void *vbuf, size_t len)
+{
+	uint32_t dir = o->node, d;
+	size_t used = 0;
+	char *buf = vbuf;
+
+	if (fs->nodes[dir].nlink == 0)
+		return -ENOENT;
+	if (o->pos == 0) {
+		if (!ramfs_emit(buf, len, &used, dir, 1, DT_DIR, ".", 1))
+			return -EINVAL;
+		o->pos = 1;
+	}
+	if (o->pos == 1) {
+		if (!ramfs_emit(buf, len, &used, ramfs_dir_parent(fs, dir), 2, DT_DIR, "..", 2))
+			return used ? (long)used : -EINVAL;
+		o->pos = 2;
+	}
+	for (d = ramfs_dir_at(fs, dir, o->dir_hint, o->pos); d; d = fs->dirents[d].next) {
+		const struct ramfs_dirent *e = &fs->dirents[d];
+
+		if (!ramfs_emit(buf, len, &used, e->node, (int64_t)e->cookie + 1,
+				(fs->nodes[e->node].mode & S_IFMT) >> 12, e->name, e->namelen))
+			break;
+		o->pos = (int64_t)e->cookie + 1;
+	}
+	o->dir_hint = d;
+	if (d && used == 0)
+		return -EINVAL;
+	if (!(o->flags & O_NOATIME))
+		ramfs_touch_atime(&fs->nodes[dir]);
+	return (long)used;
+}
+
+off_t ramfs_dir_seek(struct ramfs *fs, struct ramfs_ofd *o, off_t off, int whence)
+{
+	(void)fs;
+	if (whence == SEEK_CUR)
+		off += o->pos;
+	else if (whence != SEEK_SET)
+		return -EINVAL;
+	if (off < 0)
+		return -EINVAL;
+	o->pos = off;
+	o->dir_hint = 0;
+	return off;
+}

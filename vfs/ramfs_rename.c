@@ -1,0 +1,211 @@
+/*
+ * ramfs_rename — renameat2 (flags 0, RENAME_NOREPLACE, RENAME_EXCHANGE)
+ * within one ramfs, with the checks in the order of fs/namei.c
+ * (do_renameat2, vfs_rename) so that the errno matches the kernel's.
+ *
+ * Runs with the segment lock held, so the whole rename is atomic for
+ * every process.  A moved entry gets a new readdir cookie in its new
+ * place (like tmpfs's simple_offset_rename); an exchange swaps the nodes
+ * under the two names and keeps both entries' cookies.
+ */
+#include "vfs/ramfs_int.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+struct ramfs_rn {
+	struct ramfs_walk o, n;
+	unsigned flags;
+};
+
+/* Is a an ancestor of (or equal to) directory d? */
+static bool ramfs_is_ancestor(struct ramfs *fs, uint32_t a, uint32_t d)
+{
+	for (;;) {
+		if (d == a)
+			return true;
+		if (d == RAMFS_ROOT)
+			return false;
+		d = ramfs_dir_parent(fs, d);
+	}
+}
+
+/* may_delete: may c remove (or replace) node v named in dir? */
+static int ramfs_may_delete(struct ramfs *fs, uint32_t dir, uint32_t v, bool isdir,
+			    const struct vfs_cred *c)
+{
+	int r = ramfs_perm(&fs->nodes[dir], W_OK | X_OK, c);
+
+	if (r == 0)
+		r = ramfs_sticky_ok(fs, dir, v, c);
+	if (r < 0)
+		return r;
+	if (isdir && !S_ISDIR(fs->nodes[v].mode))
+		return -ENOTDIR;
+	if (!isdir && S_ISDIR(fs->nodes[v].mode))
+		return -EISDIR;
+	return 0;
+}
+
+/* The checks of do_renameat2 before vfs_rename. */
+static int ramfs_rename_lookup(struct ramfs *fs, const struct vfs_path *from,
+			       const struct vfs_path *to, struct ramfs_rn *rn,
+			       const struct vfs_cred *c)
+{
+	unsigned f = rn->flags;
+	bool odir;
+	int r = ramfs_walk(fs, from, VFS_NOFOLLOW | RAMFS_WALK_PARENT, c, &rn->o);
+
+	if (r < 0)
+		return r;
+	if (rn->o.dot)
+		return -EBUSY;
+	r = ramfs_walk(fs, to, VFS_NOFOLLOW | RAMFS_WALK_PARENT, c, &rn->n);
+	if (r < 0)
+		return r;
+	if (rn->n.dot)
+		return (f & RENAME_NOREPLACE) ? -EEXIST : -EBUSY;
+	if (!rn->o.node)
+		return -ENOENT;
+	if ((f & RENAME_NOREPLACE) && rn->n.node)
+		return -EEXIST;
+	if ((f & RENAME_EXCHANGE) && !rn->n.node)
+		return -ENOENT;
+	odir = S_ISDIR(fs->nodes[rn->o.node].mode);
+	if (!odir && (rn->o.slash || (!(f & RENAME_EXCHANGE) && rn->n.slash)))
+		return -ENOTDIR;
+	if ((f & RENAME_EXCHANGE) && !S_ISDIR(fs->nodes[rn->n.node].mode) && rn->n.slash)
+		return -ENOTDIR;
+	/* the source may not be an ancestor of the target, nor the reverse */
+	if (odir && ramfs_is_ancestor(fs, rn->o.node, rn->n.dir))
+		return -EINVAL;
+	if (rn->n.node && S_ISDIR(fs->nodes[rn->n.node].mode) &&
+	    ramfs_is_ancestor(fs, rn->n.node, rn->o.dir))
+		return (f & RENAME_EXCHANGE) ? -EINVAL : -ENOTEMPTY;
+	return 0;
+}
+
+/* The permission checks of vfs_rename. */
+static int ramfs_rename_perm(struct ramfs *fs, struct ramfs_rn *rn, const struct vfs_cred *c)
+{
+	uint32_t o = rn->o.node, n = rn->n.node;
+	bool odir = S_ISDIR(fs->nodes[o].mode), ndir = n && S_ISDIR(fs->nodes[n].mode);
+	int r = ramfs_may_delete(fs, rn->o.dir, o, odir, c);
+
+	if (r < 0)
+		return r;
+	if (!n)
+		r = ramfs_may_create(fs, &rn->n, c);
+	else
+		r = ramfs_may_delete(fs, rn->n.dir, n,
+				     (rn->flags & RENAME_EXCHANGE) ? ndir : odir, c);
+	if (r < 0)
+		return r;
+	/* a directory changing parent rewrites its "..": needs write on it */
+	if (rn->o.dir != rn->n.dir) {
+		if (odir && (r = ramfs_perm(&fs->nodes[o], W_OK, c)) < 0)
+			return r;
+		if ((rn->flags & RENAME_EXCHANGE) && ndir &&
+		    (r = ramfs_perm(&fs->nodes[n], W_OK, c)) < 0)
+			return r;
+	}
+	if (!(rn->flags & RENAME_EXCHANGE) && ndir && fs->nodes[n].entries)
+		return -ENOTEMPTY;
+	return 0;
+}
+
+static void ramfs_rename_times(struct ramfs *fs, struct ramfs_rn *rn)
+{
+	ramfs_touch(&fs->nodes[rn->o.dir], false, true, true);
+	ramfs_touch(&fs->nodes[rn->n.dir], false, true, true);
+	ramfs_touch(&fs->nodes[rn->o.node], false, false, true);
+	if (rn->n.node && fs->nodes[rn->n.node].mode)
+		ramfs_touch(&fs->nodes[rn->n.node], false, false, true);
+}
+
+static void ramfs_exchange(struct ramfs *fs, struct ramfs_rn *rn)
+{
+	struct ramfs_dirent *a = &fs->dirents[rn->o.de], *b = &fs->dirents[rn->n.de];
+	bool adir = S_ISDIR(fs->nodes[a->node].mode), bdir = S_ISDIR(fs->nodes[b->node].mode);
+	uint32_t t = a->node;
+
+	a->node = b->node;
+	b->node = t;
+	if (bdir)
+		fs->nodes[a->node].name_de = rn->o.de;
+	if (adir)
+		fs->nodes[b->node].name_de = rn->n.de;
+	if (adir != bdir && rn->o.dir != rn->n.dir) {
+		uint32_t gain = adir ? rn->n.dir : rn->o.dir, lose = adir ? rn->o.dir : rn->n.dir;
+
+		fs->nodes[gain].nlink++;
+		fs->nodes[lose].nlink--;
+	}
+}
+
+static int ramfs_move(struct ramfs *fs, struct ramfs_rn *rn)
+{
+	uint32_t o = rn->o.node, n = rn->n.node;
+	bool odir = S_ISDIR(fs->nodes[o].mode);
+	int r;
+
+	if (n) {                        /* the replaced node loses its name */
+		ramfs_dir_del(fs, rn->n.de);
+		if (S_ISDIR(fs->nodes[n].mode)) {
+			fs->nodes[n].nlink = 0;
+			fs->nodes[rn->n.dir].nlink--;
+		} else {
+			fs->nodes[n].nlink--;
+		}
+	}
+	/* del before add: the freed dirent is there for the new name */
+	ramfs_dir_del(fs, rn->o.de);
+	r = ramfs_dir_add(fs, rn->n.dir, rn->n.name, o);
+	if (r < 0)
+		return r;               /* cannot happen: one dirent was just freed */
+	if (odir && rn->o.dir != rn->n.dir) {
+		fs->nodes[rn->o.dir].nlink--;
+		fs->nodes[rn->n.dir].nlink++;
+	}
+	return 0;
+}
+
+static int ramfs_rename_locked(struct ramfs *fs, const struct vfs_path *from,
+			       const struct vfs_path *to, unsigned flags, const struct vfs_cred *c)
+{
+	struct ramfs_rn rn = { .flags = flags };
+	int r = ramfs_rename_lookup(fs, from, to, &rn, c);
+
+	if (r < 0)
+		return r;
+	if (rn.o.node == rn.n.node)
+		return 0;               /* same inode: nothing to do, no error */
+	r = ramfs_rename_perm(fs, &rn, c);
+	if (r < 0)
+		return r;
+	if (flags & RENAME_EXCHANGE)
+		ramfs_exchange(fs, &rn);
+	else
+		r = ramfs_move(fs, &rn);
+	ramfs_rename_times(fs, &rn);
+	if (rn.n.node && !(flags & RENAME_EXCHANGE))
+		ramfs_node_maybe_free(fs, rn.n.node);
+	return r;
+}
+
+int ramfs_op_rename(const struct vfs_path *from, const struct vfs_path *to, unsigned flags,
+		    const struct vfs_cred *c)
+{
+	struct ramfs *fs = ramfs_of(from->mnt);
+
+	if (flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT))
+		return -EINVAL;
+	if ((flags & (RENAME_NOREPLACE | RENAME_WHITEOUT)) && (flags & RENAME_EXCHANGE))
+		return -EINVAL;
+	if (flags & RENAME_WHITEOUT)
+		return -EINVAL;         /* overlayfs's; not provided */
+	RAMFS_LOCKED(fs, ramfs_rename_locked(fs, from, to, flags, c));
+}

@@ -85,7 +85,6 @@ SHIM_REAL_DECL(scandir);
 SHIM_REAL_DECL(scandir64);
 SHIM_REAL_DECL(scandirat);
 SHIM_REAL_DECL(scandirat64);
-SHIM_REAL_DECL(getdents64);
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wdeprecated-declarations"
 SHIM_REAL_DECL(readdir_r);
@@ -332,15 +331,6 @@ SHIM_EXPORT int dirfd(DIR *dirp)
 	if (!s)
 		return SHIM_REAL(dirfd)(dirp);
 	return s->fd;
-}
-
-/* The raw records, for programs that read directories themselves
- * (CPython's _posixsubprocess lists /proc/self/fd this way). */
-SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t len)
-{
-	if (!vfs_fd_mine(fd))
-		return SHIM_REAL(getdents64)(fd, buf, len);
-	return shim_ret(vfs_sys_getdents64(fd, buf, len));
 }
 
 /* ---- scandir ---------------------------------------------------------- */

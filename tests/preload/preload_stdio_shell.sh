@@ -8,9 +8,14 @@
 # directory as $D.
 . "$(dirname "$0")/preload_common.sh"
 MOUNT=${VADSHIM_TEST_MOUNT:-/ramfs}
-PY=${PYTHON:-python3}
+# Debian's python3, not a wrapper script that PATH may find first.
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
 TMPFS=$(mktemp -d /dev/shm/vadshim_stdio_sh.XXXXXX)
-trap 'rm -rf "$WORK" "$TMPFS"' EXIT
+# A private ramfs segment for this run, removed at the end.
+SEG="stdiosh$$"
+export VADSHIM_OPTIONS="ramfs=$SEG"
+trap 'rm -rf "$WORK" "$TMPFS"; rm -f "/dev/shm/vadshim.$(id -u).$SEG"' EXIT
 
 # name, then the script (single-quoted: it runs in its own bash -c)
 # shellcheck disable=SC2016

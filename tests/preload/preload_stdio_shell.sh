@@ -70,6 +70,12 @@ with open(sys.argv[1] + \"/py\", \"w\") as f:
     for i in range(1000): print(i, file=f)
 print(sum(int(l) for l in open(sys.argv[1] + \"/py\")))
 " "$D"; '"$PY"' -c "print(\"to stdout\")" > "$D/pyout"; cat "$D/pyout"'
+	"stdin and stderr redirected"
+	'seq 1 2000 | sort -r > "$D/in" && sort -n < "$D/in" | tail -n 1 && ls "$D/nosuch" 2> "$D/err"; echo "rc $?"; sed "s#$D#\$D#" "$D/err" && '"$PY"' -c "import sys; print(sum(int(l) for l in sys.stdin))" < "$D/in"'
+	"stdout and stderr to one file"
+	'{ echo out1; ls "$D/nosuch"; echo out2; printf "%s\n" tail; } > "$D/both" 2>&1; sed "s#$D#\$D#" "$D/both"; ( seq 3; seq 4 6 >&2 ) > "$D/b2" 2>&1; cat "$D/b2"'
+	"tee, xargs, grep -r, head of a big file"
+	'seq 1 50000 | tee "$D/tee" | tail -n 1 && wc -l < "$D/tee" && mkdir -p "$D/r/s" && echo needle > "$D/r/s/f" && echo hay > "$D/r/g" && grep -rl needle "$D/r" | sed "s#$D#\$D#" && ls "$D/r" | xargs -n1 echo && head -c 100 "$D/tee" | md5sum'
 	"awk, sed -i, cp, cat"
 	'seq 1 300 > "$D/in" && awk "{ s += \$1 } END { print s }" "$D/in" > "$D/sum" && cat "$D/sum" && sed -i "s/^1/one/" "$D/in" && grep -c one "$D/in" && cp "$D/in" "$D/in2" && cat "$D/in" "$D/in2" | md5sum'
 )

@@ -14,7 +14,10 @@ PY=${PYTHON:-/usr/bin/python3}
 TMPFS=$(mktemp -d /dev/shm/vadshim_stdio_sh.XXXXXX)
 # A private ramfs segment for this run, removed at the end.
 SEG="stdiosh$$"
-export VADSHIM_OPTIONS="ramfs=$SEG"
+# (only where the shim has the option: a shim without a vfs refuses it)
+if VADSHIM_OPTIONS="ramfs=$SEG" preloaded /bin/true 2>/dev/null; then
+	export VADSHIM_OPTIONS="ramfs=$SEG"
+fi
 trap 'rm -rf "$WORK" "$TMPFS"; rm -f "/dev/shm/vadshim.$(id -u).$SEG"' EXIT
 
 # name, then the script (single-quoted: it runs in its own bash -c)

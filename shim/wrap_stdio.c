@@ -31,6 +31,7 @@
  *   slot.fp        atomic: published after fopencookie, cleared at close
  *   slot.fd, std, keep_fd, closing   the stream's FILE lock (callbacks) or
  *                  the thread that owns the stream (open/freopen)
+ *   slot.wide      the stream's FILE lock (shim/wrap_wstdio.c)
  *   stdio_quiet    thread-local
  */
 #undef _FILE_OFFSET_BITS
@@ -60,6 +61,7 @@ struct shim_stream {
 	char base[3];           /* its fopencookie mode: "r", "w+", ... */
 	bool keep_fd;           /* closing the stream leaves fd open */
 	bool closing;           /* inside its close callback */
+	struct shim_wide wide;  /* for the wide functions (wrap_wstdio.c) */
 };
 
 static struct lk_class streams_class = LK_CLASS_INIT("shim_streams", LK_RANK_LEAF + 11, false);
@@ -120,6 +122,12 @@ static struct shim_stream *stream_of(FILE *fp)
 		if (atomic_load_explicit(&streams.slot[i].fp, memory_order_acquire) == fp)
 			return &streams.slot[i];
 	return NULL;
+}
+
+struct shim_wide *shim_stream_wide(FILE *fp)
+{
+	struct shim_stream *s = stream_of(fp);
+	return s ? &s->wide : NULL;
 }
 
 /* ---- the cookie callbacks ---------------------------------------------- */
@@ -224,6 +232,7 @@ static FILE *stream_new(int fd, const struct fmode *m, int std)
 	memcpy(s->base, m->base, sizeof s->base);
 	s->keep_fd = false;
 	s->closing = false;
+	memset(&s->wide, 0, sizeof s->wide);
 	FILE *fp = fopencookie(s, m->base, ck_funcs);
 	if (!fp) {
 		slot_free(s);

@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <locale.h>
+#include <wchar.h>
 
 static const char *D;
 static size_t dlen;
@@ -470,6 +472,37 @@ static void test_stdio(void)
 	fclose(f);
 }
 
+/* Wide-character functions on a file stream. */
+static void test_wide(void)
+{
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		out("wide: no C.UTF-8 locale");
+		return;
+	}
+	FILE *f = fopen(P("s/wide"), "w");
+	int o0 = fwide(f, 0), o1 = fwide(f, 1);
+	out("fwide(0) %d fwide(1) %d fwide(-1) %d", o0, o1, fwide(f, -1));
+	out("fwprintf: %d", fwprintf(f, L"caf\u00e9 %d %ls\n", 42, L"\u263a"));
+	out("fputws: %d", fputws(L"line two \u00fc\n", f) >= 0);
+	out("fputwc: %d", (int)fputwc(L'\u00df', f));
+	fputwc(L'\n', f);
+	fclose(f);
+	show_file("s/wide");
+	f = fopen(P("s/wide"), "r");
+	wchar_t buf[64];
+	out("fgetws: %ls", fgetws(buf, 64, f) ? buf : L"(null)");
+	wint_t c = fgetwc(f);
+	wint_t u = ungetwc(c, f);
+	out("fgetwc: %d ungetwc: %d fgetwc: %d", (int)c, (int)u, (int)fgetwc(f));
+	out("fgetws: %ls", fgetws(buf, 64, f) ? buf : L"(null)");
+	int n = 0;
+	while (fgetwc(f) != WEOF)
+		n++;
+	out("rest: %d feof %d", n, feof(f));
+	fclose(f);
+	setlocale(LC_CTYPE, "C");
+}
+
 /* Children: std streams redirected by freopen and by dup2. */
 static void test_std_streams(const char *self)
 {
@@ -851,6 +884,7 @@ int main(int argc, char **argv)
 	test_dir();
 	test_scandir();
 	test_stdio();
+	test_wide();
 	test_std_streams(self);
 	test_tmp();
 	test_realpath();

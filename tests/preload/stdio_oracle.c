@@ -472,6 +472,90 @@ static void test_stdio(void)
 	fclose(f);
 }
 
+/* freopen between $D and a host directory $H, and of the std streams. */
+static void show_host(const char *h, const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", h, name);
+	FILE *f = fopen(p, "r");
+	char buf[256] = "";
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	buf[n] = 0;
+	for (char *c = buf; *c; c++)
+		if (*c == '\n')
+			*c = '|';
+	out("  $H/%s: %s", name, f ? buf : en(errno));
+	if (f)
+		fclose(f);
+}
+
+static void test_freopen_cross(void)
+{
+	char h[] = "/dev/shm/stdio_oracle_host.XXXXXX", p[PATH_MAX];
+	if (!mkdtemp(h)) {
+		out("mkdtemp host: %s", en(errno));
+		return;
+	}
+	snprintf(p, sizeof p, "%s/h1", h);
+	FILE *f = fopen(p, "w");
+	fputs("host first|", f);
+	FILE *g = freopen(P("s/x1"), "w", f);
+	out("freopen host->D: %s", g ? "ok" : en(errno));
+	fputs("now in D\n", g);
+	fclose(g);
+	show_host(h, "h1");
+	show_file("s/x1");
+
+	f = fopen(P("s/x2"), "w");
+	fputs("D first\n", f);
+	snprintf(p, sizeof p, "%s/h2", h);
+	g = freopen(p, "w", f);
+	out("freopen D->host: %s", g ? "ok" : en(errno));
+	fputs("now on the host\n", g);
+	fclose(g);
+	show_file("s/x2");
+	show_host(h, "h2");
+
+	f = fopen(P("s/x3"), "w");
+	fputs("one\n", f);
+	g = freopen(NULL, "a", f);
+	out("freopen(NULL, a): %s append %d", g ? "ok" : en(errno),
+	    g ? !!(fcntl(fileno(g), F_GETFL) & O_APPEND) : -1);
+	if (g) {
+		fseek(g, 0, SEEK_SET);
+		fputs("two\n", g);
+		fclose(g);
+	}
+	show_file("s/x3");
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int total = 0, x;
+		if (!freopen(P("s/nums"), "r", stdin))
+			_exit(3);
+		while (scanf("%d", &x) == 1)
+			total += x;
+		snprintf(p, sizeof p, "%s/sum", h);
+		if (!freopen(p, "w", stdout))
+			_exit(4);
+		printf("sum %d eof %d\n", total, feof(stdin));
+		if (!freopen(P("s/o1"), "w", stdout))
+			_exit(5);
+		printf("to D\n");
+		fprintf(stderr, "%s", "");
+		exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	out("freopen std streams child: %d", WEXITSTATUS(st));
+	show_host(h, "sum");
+	show_file("s/o1");
+	snprintf(p, sizeof p, "rm -rf '%s'", h);
+	if (system(p) != 0)
+		out("cleanup failed");
+}
+
 /* Wide-character functions on a file stream. */
 static void test_wide(void)
 {
@@ -884,6 +968,11 @@ int main(int argc, char **argv)
 	test_dir();
 	test_scandir();
 	test_stdio();
+	FILE *f = fopen(P("s/nums"), "w");
+	for (int i = 1; i <= 100; i++)
+		fprintf(f, "%d\n", i);
+	fclose(f);
+	test_freopen_cross();
 	test_wide();
 	test_std_streams(self);
 	test_tmp();

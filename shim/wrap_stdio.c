@@ -48,6 +48,7 @@
 #include "shim/lk.h"
 #include "shim/real_fs.h"
 #include "shim/shim.h"
+#include "shim/wrap_dir.h"
 #include "shim/wrap_stdio.h"
 #include "vfs/vfs.h"
 
@@ -68,6 +69,7 @@ static struct lk_class streams_class = LK_CLASS_INIT("shim_streams", LK_RANK_LEA
 
 static struct {
 	struct lk_lock lock;
+	_Atomic int fork_registered;
 	_Atomic int hiwater;    /* slots [0, hiwater) have been used */
 	FILE *orig[3];          /* glibc's std streams while ours stand in */
 	struct shim_stream slot[SHIM_STREAM_MAX];
@@ -90,6 +92,7 @@ SHIM_REAL_DECL(fileno_unlocked);
 static struct shim_stream *slot_alloc(void)
 {
 	struct shim_stream *s = NULL;
+	shim_fork_register_once(&streams.fork_registered, &streams.lock);
 	lk_lock(&streams.lock);
 	for (int i = 0; i < SHIM_STREAM_MAX; i++) {
 		if (!atomic_load_explicit(&streams.slot[i].used, memory_order_relaxed)) {

@@ -17,6 +17,10 @@
 #include "shim/options.h"
 #include "shim/real.h"
 #include "shim/shim.h"
+#include "vfs/vfs.h"
+
+/* The stdio wrappers' start-up (shim/wrap_stdio.c), when built in. */
+void shim_stdio_init(void) __attribute__((weak));
 
 static void apply_lock_config(void)
 {
@@ -33,6 +37,7 @@ static void fork_child(void)
 	lk_fork_child();
 	if (shim_opt.log_path[0])
 		shim_log_open(shim_opt.log_path);
+	vfs_fork_child();
 }
 
 __attribute__((constructor(101))) void shim_init(void)
@@ -56,8 +61,13 @@ __attribute__((constructor(101))) void shim_init(void)
 			 shim_opt.arena_size, shim_opt.max_vads,
 			 r == -EINVAL ? "arena_size too small for its metadata (at least 1M)" :
 			 strerrordesc_np(-r));
+	/* Fork registrations go in hierarchy order: fdtable, lockfs (by
+	 * vfs_init), then mman. */
+	vfs_init();
 	lk_fork_register(&mman.lock);
 	pthread_atfork(lk_fork_prepare, lk_fork_parent, fork_child);
+	if (shim_stdio_init)
+		shim_stdio_init();
 }
 
 __attribute__((destructor)) static void shim_fini(void)

@@ -39,6 +39,9 @@ static const struct opt_desc opt_table[] = {
 	OPT(verbose, OPT_INT),
 	OPT_S(log_path),
 	OPT_S(mount),
+	OPT_S(ramfs),
+	OPT(ramfs_size, OPT_SIZE),
+	OPT(ramfs_fsck, OPT_BOOL),
 };
 
 static void opt_defaults(void)
@@ -51,6 +54,8 @@ static void opt_defaults(void)
 	shim_opt.stack_depth = 16;
 	shim_opt.exitcode = 66;
 	strcpy(shim_opt.mount, "/ramfs");
+	strcpy(shim_opt.ramfs, "default");
+	shim_opt.ramfs_size = (size_t)1 << 30;
 }
 
 static int parse_size(const char *s, size_t *out)

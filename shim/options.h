@@ -21,7 +21,10 @@ struct shim_options {
 	int stats;              /* print arena statistics at exit */
 	int verbose;
 	char log_path[256];     /* "" = stderr; else PATH.PID */
-	char mount[256];        /* ramfs mount prefix */
+	char mount[256];        /* ramfs mount prefix; "" = no mount */
+	char ramfs[64];         /* segment name: /dev/shm/vadshim.<uid>.<ramfs> */
+	size_t ramfs_size;      /* capacity of a new segment */
+	int ramfs_fsck;         /* run ramfs_fsck after every file call */
 };
 
 extern struct shim_options shim_opt;

@@ -25,7 +25,7 @@
 
 #include "shim/lk.h"
 
-#define LK_VALID_SLOTS 1024     /* distinct violations, power of two */
+#define LK_VALID_SLOTS 4096     /* distinct violations, power of two */
 #define LK_EDGE_HASH_HARD (2 * LK_EDGES_HARD)
 
 struct lk_valid_slot {

@@ -7,6 +7,7 @@ Reads the JSON lines (other lines are ignored): violations, the summary,
 the lock graph and lockstat tables, and prints them for a reader.
 """
 import json
+import signal
 import sys
 
 
@@ -93,6 +94,7 @@ def lockstat(s):
 
 
 def main():
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)   # `vadshim report F | head`
     if len(sys.argv) != 2:
         print(__doc__, file=sys.stderr)
         return 2

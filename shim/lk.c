@@ -57,8 +57,24 @@
 #endif
 #endif
 
-#ifdef LK_TSAN
 #include <sanitizer/tsan_interface.h>
+
+#ifdef LK_TSAN
+#define LK_TSAN_ON 1
+#else
+/*
+ * A program built with -fsanitize=thread may run with this (uninstrumented)
+ * shim preloaded.  Its TSan runtime then defines these entry points, and
+ * the shim's locks must be mutexes to it as well: otherwise the shim's
+ * memset/memcpy of its own tables (which TSan intercepts) look like races
+ * between the threads the locks serialize.  Weak, so null without TSan.
+ */
+#pragma weak __tsan_mutex_create
+#pragma weak __tsan_mutex_pre_lock
+#pragma weak __tsan_mutex_post_lock
+#pragma weak __tsan_mutex_pre_unlock
+#pragma weak __tsan_mutex_post_unlock
+#define LK_TSAN_ON (__tsan_mutex_pre_lock != NULL)
 #endif
 
 #define LK_FORK_MAX 64
@@ -153,27 +169,18 @@ static inline void lk_word_unlock(uint32_t *w, bool pshared)
 
 /* ---- ThreadSanitizer: the futex lock is a mutex ---- */
 
-#ifdef LK_TSAN
 static unsigned lk_tsan_kind(const struct lk_lock *l)
 {
 	return l->cls->recursive ? __tsan_mutex_write_reentrant : 0;
 }
-#define lk_tsan_create(l) __tsan_mutex_create((l), lk_tsan_kind(l))
-#define lk_tsan_pre_lock(l, f) __tsan_mutex_pre_lock((l), lk_tsan_kind(l) | (f))
-#define lk_tsan_post_lock(l, f) __tsan_mutex_post_lock((l), lk_tsan_kind(l) | (f), 0)
-#define lk_tsan_pre_unlock(l) __tsan_mutex_pre_unlock((l), 0)
-#define lk_tsan_post_unlock(l) __tsan_mutex_post_unlock((l), 0)
+#define LK_TSAN_DO(x) do { if (LK_TSAN_ON) { x; } } while (0)
+#define lk_tsan_create(l) LK_TSAN_DO(__tsan_mutex_create((l), lk_tsan_kind(l)))
+#define lk_tsan_pre_lock(l, f) LK_TSAN_DO(__tsan_mutex_pre_lock((l), lk_tsan_kind(l) | (f)))
+#define lk_tsan_post_lock(l, f) LK_TSAN_DO(__tsan_mutex_post_lock((l), lk_tsan_kind(l) | (f), 0))
+#define lk_tsan_pre_unlock(l) LK_TSAN_DO(__tsan_mutex_pre_unlock((l), 0))
+#define lk_tsan_post_unlock(l) LK_TSAN_DO(__tsan_mutex_post_unlock((l), 0))
 #define LK_TSAN_TRY __tsan_mutex_try_lock
 #define LK_TSAN_TRY_FAILED (__tsan_mutex_try_lock | __tsan_mutex_try_lock_failed)
-#else
-#define LK_TSAN_TRY 0
-#define LK_TSAN_TRY_FAILED 0
-#define lk_tsan_create(l) ((void)(l))
-#define lk_tsan_pre_lock(l, f) ((void)(l))
-#define lk_tsan_post_lock(l, f) ((void)(l))
-#define lk_tsan_pre_unlock(l) ((void)(l))
-#define lk_tsan_post_unlock(l) ((void)(l))
-#endif
 
 /* ---- classes ---- */
 
@@ -426,18 +433,16 @@ static inline void lk_take(struct lk_thread *t, struct lk_lock *l, uint16_t id,
 	}
 	atomic_store_explicit(&l->owner, t, memory_order_relaxed);
 	l->depth = rec;
-#ifdef LK_TSAN
 	if (rec > 1)
-		__tsan_mutex_post_lock(l, lk_tsan_kind(l) | __tsan_mutex_recursive_lock, (int)rec);
+		LK_TSAN_DO(__tsan_mutex_post_lock(l, lk_tsan_kind(l) | __tsan_mutex_recursive_lock,
+						  (int)rec));
 	else
 		lk_tsan_post_lock(l, 0);
-#endif
 	lk_push(t, l, id, pc, stack, 0, t_acq, site);
 }
 
 static inline void lk_reenter(struct lk_lock *l, unsigned tsan_flags)
 {
-	(void)tsan_flags;
 	lk_tsan_pre_lock(l, tsan_flags);
 	l->depth++;
 	lk_tsan_post_lock(l, tsan_flags);
@@ -543,14 +548,10 @@ unsigned lk_unlock_for_wait(struct lk_lock *l)
 		return 0;
 	}
 	depth = l->depth;
-#ifdef LK_TSAN
-	__tsan_mutex_pre_unlock(l, __tsan_mutex_recursive_unlock);
-#endif
+	LK_TSAN_DO(__tsan_mutex_pre_unlock(l, __tsan_mutex_recursive_unlock));
 	l->depth = 0;
 	lk_release(t, l);
-#ifdef LK_TSAN
-	__tsan_mutex_post_unlock(l, __tsan_mutex_recursive_unlock);
-#endif
+	LK_TSAN_DO(__tsan_mutex_post_unlock(l, __tsan_mutex_recursive_unlock));
 	return depth;
 }
 

@@ -254,6 +254,7 @@ CLASS(cls_h, "H");
 LOCK(lock_s, cls_s, "s");
 LOCK(lock_h, cls_h, "h");
 static unsigned long hammered;  /* guarded by lock_h */
+static pthread_barrier_t hammer_start;
 
 SCENARIO void stat_site_loop(void)
 {
@@ -267,6 +268,7 @@ SCENARIO void stat_site_loop(void)
 static void *hammer(void *arg)
 {
 	(void)arg;
+	pthread_barrier_wait(&hammer_start);    /* both hammer at once */
 	for (int i = 0; i < HAMMER_N; i++) {
 		lk_lock(&lock_h);
 		hammered++;
@@ -282,6 +284,7 @@ static void lockstat(void)
 	pthread_t th[2];
 
 	stat_site_loop();
+	pthread_barrier_init(&hammer_start, NULL, 2);
 	for (int i = 0; i < 2; i++)
 		pthread_create(&th[i], NULL, hammer, NULL);
 	for (int i = 0; i < 2; i++)

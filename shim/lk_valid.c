@@ -237,7 +237,7 @@ size_t lk_valid_memory(void)
 	size_t classes = 0;
 
 	for (unsigned c = 1; c <= lk_graph.max_classes && c <= LK_CLASSES_HARD; c++)
-		if (lk_graph.out[c])
+		if (__atomic_load_n(&lk_graph.out[c], __ATOMIC_RELAXED))
 			classes = c;
 	return sizeof(lk_valid)
 		+ (size_t)n * sizeof(struct lk_edge)
@@ -416,7 +416,7 @@ unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
 		else if (lk_graph_bfs(cls, h))
 			e->flags |= LK_EDGE_CYCLE;
 		e->next = lk_graph.out[h];
-		lk_graph.out[h] = id;
+		__atomic_store_n(&lk_graph.out[h], id, __ATOMIC_RELAXED);   /* read by lk_valid_memory */
 		__atomic_store_n(&lk_graph.nedges, id, __ATOMIC_RELEASE);
 		lk_edge_publish(id);
 		if (e->flags & LK_EDGE_CYCLE)

@@ -58,7 +58,7 @@ def jsonl(text):
     return objs
 
 
-def check_cycle_human(err, code, ncls, cycle_line, edges, acq_fn, want_lines, occurrences=1):
+def check_cycle_human(err, code, ncls, cycle_line, edges, acq_fn, want_lines, occurrences=1, nheld=1):
     """edges: [(from, to, function that first took it)] for the old edges."""
     lines = err.splitlines()
     expect(code == 66, "exit code %d, expected 66" % code)
@@ -80,7 +80,7 @@ def check_cycle_human(err, code, ncls, cycle_line, edges, acq_fn, want_lines, oc
         if want_lines and s:
             expect(re.search(r"scenarios\.c:\d+$", s[0]), "edge frame has file:line: %s" % s[0])
     expect(len(tids) >= 1, "thread ids printed")
-    expect(re.search(r"^  locks held by this thread \(1\): ", err, re.M), "held list")
+    expect(re.search(r"^  locks held by this thread \(%d\): " % nheld, err, re.M), "held list")
     expect(lines.count("==vadshim== end of report") == 1, "report end line")
     a, b = cycle_line.split(" -> ")[:2]
     expect(re.search(r"^==vadshim== SUMMARY: 1 distinct lock violation \(%d occurrences\): cycle %s -> %s x%d$"
@@ -118,6 +118,16 @@ def case_relock(prog, want_lines):
     code, out, err = run(prog, "relock")
     check_cycle_human(err, code, 2, "W -> M -> W", [("M", "W", "m_then_w")],
                       "relock_under_w", want_lines)
+
+
+def case_gate(prog, want_lines):
+    code, out, err = run(prog, "gate")
+    check_cycle_human(err, code, 2, "Q -> P -> Q", [("P", "Q", "gated")], "gated", want_lines,
+                      nheld=2)
+    expect(re.search(r"^  note: every edge of this cycle was first seen while a lock of class G was held",
+                     err, re.M), "gate-lock note names G")
+    expect(re.search(r'^  also holding "g" \(class G, unranked\), taken at:', err, re.M),
+           "the other held lock (G) and where it was taken")
 
 
 def case_json(prog, want_lines):

@@ -13,6 +13,8 @@
  *   condwait   unlock-for-wait / relock keeps the order right: silent
  *   relock     the relock after a wait is checked: M -> X, then X held
  *              while M is relocked closes a cycle
+ *   gate       P -> Q and Q -> P, both only ever under G: reported, with
+ *              a note naming G as a possible gate lock
  *   full       five new orders with max_edges=2: one line, keeps running
  *   lockstat   known workload: 1000 acquisitions at one site; two
  *              threads hammering one lock
@@ -221,6 +223,29 @@ SCENARIO void relock_under_w(void)
 	KEEP();
 }
 
+/* ---- a gate lock: both orders of P and Q are only ever taken under G ---- */
+
+CLASS(cls_g, "G");
+CLASS(cls_p, "P");
+CLASS(cls_q, "Q");
+LOCK(lock_g, cls_g, "g");
+LOCK(lock_p, cls_p, "p");
+LOCK(lock_q, cls_q, "q");
+
+SCENARIO void gated(struct lk_lock *first, struct lk_lock *second)
+{
+	lk_lock(&lock_g);
+	lk_lock(first);
+	lk_lock(second);
+	lk_unlock(second);
+	lk_unlock(first);
+	lk_unlock(&lock_g);
+	KEEP();
+}
+
+static void *t_gpq(void *arg) { (void)arg; gated(&lock_p, &lock_q); return NULL; }
+static void *t_gqp(void *arg) { (void)arg; gated(&lock_q, &lock_p); return NULL; }
+
 /* ---- a full edge table ---- */
 
 static struct lk_class cls_f[6] = {
@@ -342,13 +367,16 @@ int main(int argc, char **argv)
 	} else if (!strcmp(s, "relock")) {
 		m_then_w();
 		relock_under_w();
+	} else if (!strcmp(s, "gate")) {
+		run_thread(t_gpq);
+		run_thread(t_gqp);
 	} else if (!strcmp(s, "full")) {
 		full();
 		printf("still running\n");
 	} else if (!strcmp(s, "lockstat")) {
 		lockstat();
 	} else {
-		fprintf(stderr, "usage: scenarios cycle3|abba|dedup|reentry|trylock|condwait|relock|full|lockstat\n");
+		fprintf(stderr, "usage: scenarios cycle3|abba|dedup|reentry|trylock|condwait|relock|gate|full|lockstat\n");
 		return 2;
 	}
 	fflush(stdout);

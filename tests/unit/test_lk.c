@@ -425,6 +425,38 @@ static void t_held_stacks_off(void)
 	      "held_stacks=0: the acquisition still has a full stack");
 }
 
+/* A shim entry point: marks the program's call into the shim. */
+static __attribute__((noinline)) void fake_wrapper(struct lk_lock *l)
+{
+	LK_ENTRY_SCOPE();
+	lk_lock(l);
+	__asm__ volatile("");
+}
+
+static __attribute__((noinline)) void t_entry_pc(void)
+{
+	static struct lk_class c_enhi = LK_CLASS_INIT("enhi", LK_RANK_LEAF + 21, false);
+	static struct lk_class c_enlo = LK_CLASS_INIT("enlo", LK_RANK_LEAF + 20, false);
+	LOCK(c_enhi, mman_en);          /* a new pair: not a repeat of another case */
+	LOCK(c_enlo, fdt_en);
+	const char *log;
+
+	log_clear();
+	lk_config.held_stacks = 0;
+	check(lk_entry_pc == 0, "entry pc: unset outside the shim");
+	fake_wrapper(&mman_en);         /* held record: caller + entry */
+	check(lk_entry_pc == 0, "entry pc: restored when the wrapper returns");
+	lk_lock(&fdt_en);               /* rank violation: prints the held record */
+	lk_unlock(&fdt_en);
+	lk_unlock(&mman_en);
+	log = log_read();
+	check(block_has(log, "while holding \"mman_en\"", sym("fake_wrapper")),
+	      "entry pc: the held lock shows its caller (the wrapper)");
+	check(block_has(log, "while holding \"mman_en\"", "(the program's call into the shim)") &&
+	      block_has(log, "while holding \"mman_en\"", sym("t_entry_pc+0x")),
+	      "entry pc: and the program's call into the shim");
+}
+
 static void t_lockdep_off(void)
 {
 	LOCK(c_mman, mman_d);
@@ -643,6 +675,7 @@ static const struct {
 	{ "nonlifo", t_nonlifo },
 	{ "unlock_not_held", t_unlock_not_held },
 	{ "held_stacks_off", t_held_stacks_off },
+	{ "entry_pc", t_entry_pc },
 	{ "lockdep_off", t_lockdep_off },
 	{ "overflow", t_overflow },
 	{ "recursive_self", t_recursive_self },

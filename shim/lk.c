@@ -37,6 +37,7 @@
 #include "shim/lk.h"
 
 #include <errno.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -92,6 +93,20 @@ struct lk_config lk_config = {
 };
 
 __thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
+
+/*
+ * The shim's own code, for finding the program's call into the shim when
+ * no wrapper set lk_entry_pc: lo..hi covers the executable segments of
+ * the shared object that contains this file (set by a constructor below,
+ * or by tests).  0..0 (a program that links the core itself) disables
+ * the walk.  Written once before threads use it; read with relaxed
+ * atomics.
+ */
+static struct {
+	uintptr_t lo, hi;
+} lk_text;
+
+#define LK_ENTRY_WALK_MAX 24    /* shim frames between a wrapper and lk_lock, at most */
 
 /* Per thread; its address is the owner id of the locks the thread holds. */
 struct lk_thread {
@@ -241,7 +256,7 @@ static inline void *lk_owner(const struct lk_lock *l)
 }
 
 static void lk_push(struct lk_thread *t, struct lk_lock *l, uint16_t id, uintptr_t pc,
-		    uint32_t stack, uint16_t flags, uint64_t t_acq, uint32_t site)
+		    uintptr_t entry, uint32_t stack, uint16_t flags, uint64_t t_acq, uint32_t site)
 {
 	if (t->nheld == LK_MAX_HELD) {
 		if (!t->overflow++ && !__atomic_exchange_n(&lk_rt.overflow_said, 1, __ATOMIC_RELAXED))
@@ -250,7 +265,7 @@ static void lk_push(struct lk_thread *t, struct lk_lock *l, uint16_t id, uintptr
 		return;
 	}
 	t->held[t->nheld] = (struct lk_held){
-		.lock = l, .pc = pc, .entry_pc = lk_entry_pc, .t_acq = t_acq,
+		.lock = l, .pc = pc, .entry_pc = entry, .t_acq = t_acq,
 		.stack = stack, .site = site, .cls = id, .flags = flags,
 		.rank = id ? l->cls->rank : LK_RANK_NONE,
 	};
@@ -396,6 +411,91 @@ static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc
 	errno = saved;
 }
 
+/* ---- the program's call into the shim ---- */
+
+void lk_set_entry_text(uintptr_t lo, uintptr_t hi)
+{
+	__atomic_store_n(&lk_text.lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&lk_text.hi, hi, __ATOMIC_RELAXED);
+}
+
+/*
+ * lk_entry_pc if a wrapper set it; else walk the frame-pointer chain from
+ * the public entry (lk_lock, always inlined into it) while the return
+ * addresses stay inside the shim's text: the first one outside is the
+ * program's call.  Only frames of the shim's own code are dereferenced,
+ * and the shim is built with frame pointers, so the walk never reads a
+ * foreign frame; it gives up (0) on a chain that does not grow upwards.
+ */
+static inline __attribute__((always_inline)) uintptr_t lk_entry_here(void)
+{
+	uintptr_t lo, hi;
+	const uintptr_t *fp;
+
+	if (lk_entry_pc)
+		return lk_entry_pc;
+	hi = __atomic_load_n(&lk_text.hi, __ATOMIC_RELAXED);
+	if (!hi)
+		return 0;
+	lo = __atomic_load_n(&lk_text.lo, __ATOMIC_RELAXED);
+	fp = __builtin_frame_address(0);
+	for (int i = 0; i < LK_ENTRY_WALK_MAX; i++) {
+		uintptr_t ret = fp[1];
+		const uintptr_t *next;
+
+		if (ret < lo || ret >= hi)
+			return ret;
+		next = (const uintptr_t *)fp[0];
+		if (next <= fp || (uintptr_t)next - (uintptr_t)fp > (1u << 20) ||
+		    ((uintptr_t)next & 7))
+			return 0;
+		fp = next;
+	}
+	return 0;
+}
+
+struct lk_text_find {
+	uintptr_t addr, lo, hi;
+};
+
+static int lk_text_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lk_text_find *f = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	bool mine = false;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+		mine |= f->addr >= a && f->addr < a + ph->p_memsz;
+	}
+	if (!mine)
+		return 0;
+	/* the main program links the core itself: its own code is not "the shim" */
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		f->lo = lo;
+		f->hi = hi;
+	}
+	return 1;
+}
+
+__attribute__((constructor)) static void lk_entry_text_detect(void)
+{
+	struct lk_text_find f = { .addr = (uintptr_t)&lk_lock };
+
+	dl_iterate_phdr(lk_text_visit, &f);
+	if (f.hi)
+		lk_set_entry_text(f.lo, f.hi);
+}
+
 /* ---- the lock ---- */
 
 void lk_init(struct lk_lock *l, struct lk_class *cls, const char *name)
@@ -410,7 +510,7 @@ void lk_init(struct lk_lock *l, struct lk_class *cls, const char *name)
  * the wait is timed; the acquisition is recorded against its site.
  */
 static inline void lk_take(struct lk_thread *t, struct lk_lock *l, uint16_t id,
-			   uintptr_t pc, uint32_t stack, unsigned rec)
+			   uintptr_t pc, uintptr_t entry, uint32_t stack, unsigned rec)
 {
 	uint64_t t_acq = 0;
 	uint32_t site = 0;
@@ -438,7 +538,7 @@ static inline void lk_take(struct lk_thread *t, struct lk_lock *l, uint16_t id,
 						  (int)rec));
 	else
 		lk_tsan_post_lock(l, 0);
-	lk_push(t, l, id, pc, stack, 0, t_acq, site);
+	lk_push(t, l, id, pc, entry, stack, 0, t_acq, site);
 }
 
 static inline void lk_reenter(struct lk_lock *l, unsigned tsan_flags)
@@ -448,7 +548,7 @@ static inline void lk_reenter(struct lk_lock *l, unsigned tsan_flags)
 	lk_tsan_post_lock(l, tsan_flags);
 }
 
-static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, unsigned rec)
+static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, uintptr_t entry, unsigned rec)
 {
 	struct lk_thread *t = &lk_self;
 	uint32_t stack = 0;
@@ -464,15 +564,15 @@ static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, unsigned rec)
 	} else if (lk_config.lockdep && !t->in_runtime) {
 		id = lk_class_id(l->cls);
 		stack = lk_check(t, l, id, pc);
-		lk_take(t, l, id, pc, stack, rec);
+		lk_take(t, l, id, pc, entry, stack, rec);
 		return;
 	}
-	lk_take(t, l, lk_class_id(l->cls), pc, stack, rec);
+	lk_take(t, l, lk_class_id(l->cls), pc, entry, stack, rec);
 }
 
 void lk_lock(struct lk_lock *l)
 {
-	lk_lock_at(l, LK_RET_ADDR(), 1);
+	lk_lock_at(l, LK_RET_ADDR(), lk_entry_here(), 1);
 }
 
 bool lk_trylock(struct lk_lock *l)
@@ -510,7 +610,7 @@ bool lk_trylock(struct lk_lock *l)
 	} else if (lk_config.json && id) {
 		lk_stat_acquired(0, id, false, 0);
 	}
-	lk_push(t, l, id, pc, stack, LK_HELD_TRY, t_acq, site);
+	lk_push(t, l, id, pc, lk_entry_here(), stack, LK_HELD_TRY, t_acq, site);
 	return true;
 }
 
@@ -558,7 +658,7 @@ unsigned lk_unlock_for_wait(struct lk_lock *l)
 void lk_relock_after_wait(struct lk_lock *l, unsigned depth)
 {
 	if (depth)
-		lk_lock_at(l, LK_RET_ADDR(), depth);
+		lk_lock_at(l, LK_RET_ADDR(), lk_entry_here(), depth);
 }
 
 bool lk_held(const struct lk_lock *l)

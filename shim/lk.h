@@ -106,10 +106,15 @@ void lk_relock_after_wait(struct lk_lock *l, unsigned depth);
 /*
  * Cheap held-lock records.  By default an acquisition records no stack,
  * only two PCs: the caller of lk_lock and the return address into the
- * program saved when the thread entered the shim.  Wrappers mark their
+ * program where the thread entered the shim.  Wrappers may mark their
  * entry with LK_ENTRY_SCOPE() as their first statement (nesting-safe: the
- * outermost entry wins, the previous value is restored on return).
+ * outermost entry wins, the previous value is restored on return); when
+ * none did, the runtime walks the frame-pointer chain through the shim's
+ * own frames (the text range of the preloaded library, found at load
+ * time; lk_set_entry_text sets it, 0, 0 disables the walk).
  */
+void lk_set_entry_text(uintptr_t lo, uintptr_t hi);
+
 extern __thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
 
 static inline void lk_entry_restore(uintptr_t *saved)

@@ -51,7 +51,7 @@ def fast_path(bench, rounds):
     samples = {}
     for _ in range(rounds):
         for r in kv_lines(run([bench, "fast"]), "bench_locks"):
-            key = (r["held"], r["lockdep"], r["held_stacks"], r["lockstat"])
+            key = (r["held"], r["lockdep"], r["held_stacks"], r["lockstat"], r["entry_walk"])
             samples.setdefault(key, []).append(r["ns"])
     return {k: statistics.median(v) for k, v in samples.items()}
 
@@ -85,17 +85,18 @@ def main():
     print()
     print("1. fast path: ns per lk_lock+lk_unlock, order already known")
     print("  %-34s %10s %10s" % ("configuration", "0 held", "1 held"))
-    base = {h: fast[(h, 0, 0, 0)] for h in (0, 1)}
-    for name, key in (("lockdep=0", (0, 0, 0)), ("lockdep=1 (default)", (1, 0, 0)),
-                      ("lockdep=1 held_stacks=1", (1, 1, 0)), ("lockdep=1 lockstat=1", (1, 0, 1))):
+    base = {h: fast[(h, 0, 0, 0, 0)] for h in (0, 1)}
+    for name, key in (("lockdep=0", (0, 0, 0, 0)), ("lockdep=1 (default)", (1, 0, 0, 0)),
+                      ("lockdep=1 + entry walk (preloaded)", (1, 0, 0, 1)),
+                      ("lockdep=1 held_stacks=1", (1, 1, 0, 0)), ("lockdep=1 lockstat=1", (1, 0, 1, 0))):
         cells = []
         for h in (0, 1):
             v = fast[(h,) + key]
             cells.append("%6.1f ns" % v)
         print("  %-34s %10s %10s" % (name, cells[0], cells[1]))
     print("  %-34s %9.2fx %9.2fx" % ("ratio lockdep=1 / lockdep=0",
-                                     fast[(0, 1, 0, 0)] / base[0], fast[(1, 1, 0, 0)] / base[1]))
-    print("  validator cost per acquisition (1 held): %+.1f ns" % (fast[(1, 1, 0, 0)] - base[1]))
+                                     fast[(0, 1, 0, 0, 0)] / base[0], fast[(1, 1, 0, 0, 0)] / base[1]))
+    print("  validator cost per acquisition (1 held): %+.1f ns" % (fast[(1, 1, 0, 0, 0)] - base[1]))
     print()
     print("2. mman benchmark under the shim, 1000 live mappings: lockdep=1 vs lockdep=0 (target <= 1.05)")
     print("  %-14s %12s %12s %8s" % ("operation", "lockdep=0", "lockdep=1", "ratio"))
@@ -114,7 +115,7 @@ def main():
     if a.json:
         os.makedirs(os.path.dirname(a.json) or ".", exist_ok=True)
         with open(a.json, "w") as f:
-            json.dump({"fast_path_ns": {"%d,%d,%d,%d" % k: v for k, v in fast.items()},
+            json.dump({"fast_path_ns": {"%d,%d,%d,%d,%d" % k: v for k, v in fast.items()},
                        "mman": {str(k): v for k, v in mm.items()}, "memory": mem,
                        "mman_geomean_ratio": geo}, f, indent=1)
     return 0

@@ -5,13 +5,15 @@
  * locks`) and prints the ratio table.  One line per measurement on
  * stdout, key=value separated by spaces:
  *
- *   bench_locks case=lock_unlock held=0 lockdep=1 held_stacks=0 lockstat=0 ns=14.2
+ *   bench_locks case=lock_unlock held=0 lockdep=1 held_stacks=0 lockstat=0 entry_walk=0 ns=14.2
  *   bench_locks case=memory orders=1000 acquisitions=1000000 edges=1000
  *               validator_bytes=... rss_delta_kib=... stacks=...
  *
  * Cases: lock_unlock with 0 or 1 other locks held (the order held -> new
  * already known: the fast path), for lockdep=0/1, held_stacks=0/1,
- * lockstat=0/1; and the validator's memory after 1 000 000 acquisitions
+ * lockstat=0/1, and with the entry walk on (as in the preloaded shim,
+ * where lk_lock finds the program's call by walking the shim's frames;
+ * here one frame); and the validator's memory after 1 000 000 acquisitions
  * that take 1 000 distinct orders (50 outer classes x 20 inner ones).
  * Each ns figure is the median of 7 batches.  Single-threaded; the locks
  * are this file's own.
@@ -49,7 +51,11 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
-static __attribute__((noinline)) void loop(int n)
+/* In its own section, so that it can play "the shim's text" for the
+   entry walk (lk_set_entry_text): then every acquisition walks one frame. */
+extern char __start_bench_shim[], __stop_bench_shim[];
+
+static __attribute__((noinline, section("bench_shim"))) void loop(int n)
 {
 	for (int i = 0; i < n; i++) {
 		lk_lock(&inner);
@@ -58,10 +64,12 @@ static __attribute__((noinline)) void loop(int n)
 	__asm__ volatile("");
 }
 
-static void measure(int held, int lockdep, int held_stacks, int lockstat)
+static void measure(int held, int lockdep, int held_stacks, int lockstat, int walk)
 {
 	double t[REPS];
 
+	lk_set_entry_text(walk ? (uintptr_t)__start_bench_shim : 0,
+			  walk ? (uintptr_t)__stop_bench_shim : 0);
 	lk_config.lockdep = lockdep;
 	lk_config.held_stacks = held_stacks;
 	lk_config.lockstat = lockstat;
@@ -77,8 +85,9 @@ static void measure(int held, int lockdep, int held_stacks, int lockstat)
 	if (held)
 		lk_unlock(&outer);
 	qsort(t, REPS, sizeof(t[0]), cmp_double);
-	printf("bench_locks case=lock_unlock held=%d lockdep=%d held_stacks=%d lockstat=%d ns=%.2f\n",
-	       held, lockdep, held_stacks, lockstat, t[REPS / 2]);
+	lk_set_entry_text(0, 0);
+	printf("bench_locks case=lock_unlock held=%d lockdep=%d held_stacks=%d lockstat=%d entry_walk=%d ns=%.2f\n",
+	       held, lockdep, held_stacks, lockstat, walk, t[REPS / 2]);
 }
 
 static long rss_kib(void)
@@ -145,10 +154,11 @@ int main(int argc, char **argv)
 	if (!strcmp(only, "all") || !strcmp(only, "fast")) {
 		loop(20 * BATCH);       /* warm-up: CPU frequency, caches */
 		for (int held = 0; held <= 1; held++) {
-			measure(held, 0, 0, 0);
-			measure(held, 1, 0, 0);
-			measure(held, 1, 1, 0);
-			measure(held, 1, 0, 1);
+			measure(held, 0, 0, 0, 0);
+			measure(held, 1, 0, 0, 0);
+			measure(held, 1, 0, 0, 1);
+			measure(held, 1, 1, 0, 0);
+			measure(held, 1, 0, 1, 0);
 		}
 	}
 	if (!strcmp(only, "all") || !strcmp(only, "memory"))

@@ -457,6 +457,50 @@ static __attribute__((noinline)) void t_entry_pc(void)
 	      "entry pc: and the program's call into the shim");
 }
 
+/*
+ * Without LK_ENTRY_SCOPE the runtime walks the shim's frames: make two
+ * functions "the shim" by putting them in their own section and giving
+ * its bounds as the shim's text.
+ */
+#define FAKE_SHIM __attribute__((noinline, section("lk_fake_shim")))
+extern char __start_lk_fake_shim[], __stop_lk_fake_shim[];
+
+FAKE_SHIM void fake_shim_inner(struct lk_lock *l)
+{
+	lk_lock(l);
+	__asm__ volatile("");
+}
+
+FAKE_SHIM void fake_shim_entry(struct lk_lock *l)
+{
+	fake_shim_inner(l);
+	__asm__ volatile("");
+}
+
+static __attribute__((noinline)) void t_entry_walk(void)
+{
+	static struct lk_class c_wkhi = LK_CLASS_INIT("wkhi", LK_RANK_LEAF + 23, false);
+	static struct lk_class c_wklo = LK_CLASS_INIT("wklo", LK_RANK_LEAF + 22, false);
+	LOCK(c_wkhi, hi_wk);
+	LOCK(c_wklo, lo_wk);
+	const char *log;
+
+	log_clear();
+	lk_config.held_stacks = 0;
+	lk_set_entry_text((uintptr_t)__start_lk_fake_shim, (uintptr_t)__stop_lk_fake_shim);
+	fake_shim_entry(&hi_wk);        /* held record: caller fake_shim_inner, entry here */
+	lk_set_entry_text(0, 0);
+	lk_lock(&lo_wk);
+	lk_unlock(&lo_wk);
+	lk_unlock(&hi_wk);
+	log = log_read();
+	check(block_has(log, "while holding \"hi_wk\"", sym("fake_shim_inner")),
+	      "entry walk: the held lock shows its caller");
+	check(block_has(log, "while holding \"hi_wk\"", "(the program's call into the shim)") &&
+	      block_has(log, "while holding \"hi_wk\"", sym("t_entry_walk+0x")),
+	      "entry walk: the first frame outside the shim is the program's call");
+}
+
 static void t_lockdep_off(void)
 {
 	LOCK(c_mman, mman_d);
@@ -676,6 +720,7 @@ static const struct {
 	{ "unlock_not_held", t_unlock_not_held },
 	{ "held_stacks_off", t_held_stacks_off },
 	{ "entry_pc", t_entry_pc },
+	{ "entry_walk", t_entry_walk },
 	{ "lockdep_off", t_lockdep_off },
 	{ "overflow", t_overflow },
 	{ "recursive_self", t_recursive_self },

@@ -403,6 +403,18 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 				   "suppress it with lockorder:FUNCTION\n", lk_cname(gate));
 }
 
+/* A rank violation held -> cls: where the right order cls -> held was first seen, if ever. */
+static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint16_t held, uint16_t cls)
+{
+	const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(cls, held));
+
+	if (!e)
+		return;
+	shim_logbuf_printf(b, "  the opposite order %s -> %s was first seen in thread %d, %s acquired at:\n",
+			   lk_cname(cls), lk_cname(held), e->tid, lk_cname(held));
+	lk_put_stack(b, sym, e->stack, e->pc, 0);
+}
+
 static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
 {
 	if (!lk_config.json)
@@ -434,10 +446,13 @@ static void lk_human_order(struct shim_logbuf *b, struct lk_sym *sym,
 		if (!shown[v->c[i].held])
 			lk_put_held_entry(b, sym, h, "while holding ");
 		shown[v->c[i].held] = true;
-		if (v->c[i].kind == LK_VIOL_CYCLE)
+		if (v->c[i].kind == LK_VIOL_CYCLE) {
 			lk_put_cycle(b, sym, v, &v->c[i]);
-		else if (h->rank > hi)
+			continue;
+		}
+		if (h->rank > hi)
 			hi = h->rank;
+		lk_put_opposite(b, sym, h->cls, l->cls->id);
 	}
 	lk_put_held_list(b, hv);
 	for (unsigned i = 0; i < hv->nheld; i++)
@@ -503,8 +518,17 @@ static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
 		lk_json_str(b, lk_name(h->lock));
 		shim_logbuf_printf(b, ",\"held_class\":");
 		lk_json_str(b, lk_cname(h->cls));
-		if (c->kind == LK_VIOL_RANK && h->rank > hi)
-			hi = h->rank;
+		if (c->kind == LK_VIOL_RANK) {
+			const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(l->cls->id, h->cls));
+
+			if (h->rank > hi)
+				hi = h->rank;
+			shim_logbuf_printf(b, ",\"opposite\":");
+			if (e)
+				lk_json_edge(b, sym, e, false);
+			else
+				shim_logbuf_printf(b, "null");
+		}
 		if (c->kind == LK_VIOL_CYCLE) {
 			uint16_t gate = lk_cycle_gate(v, c);
 
@@ -717,15 +741,16 @@ static void lk_print_summary(void)
 	}
 	if (!distinct && !lk_valid_lost())
 		return;
-	shim_logbuf_printf(&b, "==vadshim== SUMMARY: %u distinct lock violation%s (%u occurrences):",
-			   distinct, distinct == 1 ? "" : "s", s.occurrences);
+	shim_logbuf_printf(&b, "==vadshim== SUMMARY: %u distinct lock violation%s (%u occurrence%s):",
+			   distinct, distinct == 1 ? "" : "s", s.occurrences,
+			   s.occurrences == 1 ? "" : "s");
 	s.b = &b;
 	lk_valid_foreach(lk_summary_visit, &s);
 	if (lk_valid_lost())
 		shim_logbuf_printf(&b, "; %u more not recorded (table full)", lk_valid_lost());
 	if (lk_valid_suppressed())
-		shim_logbuf_printf(&b, "; %u suppressed (%u occurrences)", lk_valid_suppressed(),
-				   s.supp_occurrences);
+		shim_logbuf_printf(&b, "; %u suppressed (%u occurrence%s)", lk_valid_suppressed(),
+				   s.supp_occurrences, s.supp_occurrences == 1 ? "" : "s");
 	shim_logbuf_printf(&b, "\n");
 	shim_logbuf_flush(&b);
 }

@@ -214,6 +214,11 @@ static void lk_edge_publish(uint32_t id)
 	__atomic_store_n(&lk_graph.hash[i], id, __ATOMIC_RELEASE);
 }
 
+uint32_t lk_valid_find_edge(uint16_t from, uint16_t to)
+{
+	return lk_edge_find(from, to);
+}
+
 const struct lk_edge *lk_valid_edge(uint32_t id)
 {
 	if (id == 0 || id > __atomic_load_n(&lk_graph.nedges, __ATOMIC_ACQUIRE))

@@ -142,6 +142,9 @@ unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
 			    uint16_t cls, int rank, const struct lk_edge_src *src,
 			    struct lk_verdict *v);
 
+/* The id of the edge from -> to, 0 if it was never seen (lock-free). */
+uint32_t lk_valid_find_edge(uint16_t from, uint16_t to);
+
 /* Edge id (1-based) -> record, or NULL. */
 const struct lk_edge *lk_valid_edge(uint32_t id);
 /* Edges recorded; edges dropped because the table was full. */

@@ -238,6 +238,9 @@ static __attribute__((noinline)) void t_rank_violation(void)
 	if (lk_sym_has_dwarf())
 		check(block_has(log, "acquiring \"fdtable_v\"", "test_lk.c:"),
 		      "rank violation: file:line from DWARF");
+	check(block_has(log, "the opposite order fdtable -> mman was first seen in thread",
+			sym("t_order_silent")),
+	      "rank violation: where the opposite (right) order was first seen");
 	check(strstr(log, "locks held by this thread (1): mman_v\n") != NULL,
 	      "rank violation: held list");
 	check(strstr(log, "hierarchy: fdtable -> lockfs -> mman (") != NULL,

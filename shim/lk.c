@@ -333,7 +333,7 @@ static void lk_graph_full(void)
  * lk_graph_lock, and reports.  Returns the stack id.
  */
 static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, struct lk_lock *l,
-							uint16_t id, uintptr_t pc,
+							uint16_t id, uintptr_t pc, uintptr_t entry,
 							struct lk_verdict *v)
 {
 	int saved = errno;
@@ -353,7 +353,7 @@ static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, str
 	if (v->nnew) {
 		struct lk_held_view hv = lk_view(t);
 
-		lk_report_order(&hv, l, stack, pc, lk_entry_pc, v);
+		lk_report_order(&hv, l, stack, pc, entry, v);
 	}
 	t->in_runtime = 0;
 	errno = saved;
@@ -362,7 +362,7 @@ static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, str
 
 /* Before a blocking acquisition of l (not held by t): returns the stack id to record. */
 static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t id,
-				uintptr_t pc)
+				uintptr_t pc, uintptr_t entry)
 {
 	struct lk_verdict v;
 
@@ -372,7 +372,7 @@ static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t
 		return 0;       /* nothing held: no order, no rank to check */
 	lk_valid_before_acquire(t->held, t->nheld, id, l->cls->rank, &v);
 	if (v.missing || v.nnew)
-		return lk_check_slow(t, l, id, pc, &v);
+		return lk_check_slow(t, l, id, pc, entry, &v);
 	if (v.full)
 		lk_graph_full();
 	if (!lk_config.held_stacks)
@@ -384,7 +384,7 @@ static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t
 }
 
 /* l is held by t and its class is not recursive: t is about to wait for itself. */
-static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
+static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc, uintptr_t entry)
 {
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
@@ -393,12 +393,13 @@ static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
 		return;
 	t->in_runtime = 1;
 	struct lk_held_view hv = lk_view(t);
-	lk_report_recursive(&hv, l, lk_capture(pc), pc, lk_entry_pc);
+	lk_report_recursive(&hv, l, lk_capture(pc), pc, entry);
 	t->in_runtime = 0;
 	errno = saved;
 }
 
-static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
+static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc,
+			    uintptr_t entry)
 {
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
@@ -406,7 +407,7 @@ static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc
 	if (!id || t->in_runtime || !lk_valid_note(LK_VIOL_BAD_UNLOCK, 0, id))
 		return;
 	t->in_runtime = 1;
-	lk_report_bad_unlock(l, pc, lk_entry_pc);
+	lk_report_bad_unlock(l, pc, entry);
 	t->in_runtime = 0;
 	errno = saved;
 }
@@ -560,10 +561,10 @@ static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, uintptr_t entry, 
 			return;
 		}
 		if (lk_config.lockdep)
-			lk_check_self(t, l, pc);
+			lk_check_self(t, l, pc, entry);
 	} else if (lk_config.lockdep && !t->in_runtime) {
 		id = lk_class_id(l->cls);
-		stack = lk_check(t, l, id, pc);
+		stack = lk_check(t, l, id, pc, entry);
 		lk_take(t, l, id, pc, entry, stack, rec);
 		return;
 	}
@@ -628,7 +629,7 @@ void lk_unlock(struct lk_lock *l)
 
 	if (lk_owner(l) != t) {
 		if (lk_config.lockdep)
-			lk_check_unlock(t, l, LK_RET_ADDR());
+			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
 		return;
 	}
 	lk_tsan_pre_unlock(l);
@@ -644,7 +645,7 @@ unsigned lk_unlock_for_wait(struct lk_lock *l)
 
 	if (lk_owner(l) != t) {
 		if (lk_config.lockdep)
-			lk_check_unlock(t, l, LK_RET_ADDR());
+			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
 		return 0;
 	}
 	depth = l->depth;

@@ -23,6 +23,8 @@
  */
 #include "shim/lk_valid.h"
 
+#include <errno.h>
+
 #include "shim/lk.h"
 
 #define LK_VALID_SLOTS 4096     /* distinct violations, power of two */
@@ -430,6 +432,40 @@ unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
 	if (v->nnew > LK_VERDICT_MAX)
 		v->nnew = LK_VERDICT_MAX;
 	return v->nnew;
+}
+
+/* ---- the invariant checker ---- */
+
+int lk_valid_check(const char **why)
+{
+	unsigned n = lk_valid_nedges(), in_hash = 0, in_lists = 0;
+
+	*why = NULL;
+	if (n > lk_graph.max_edges)
+		*why = "more edges than max_edges";
+	for (uint32_t id = 1; id <= n && !*why; id++) {
+		const struct lk_edge *e = &lk_graph.edge[id - 1];
+
+		if (!e->from || !e->to || e->from == e->to)
+			*why = "an edge with a zero or self end";
+		else if (lk_edge_find(e->from, e->to) != id)
+			*why = "an edge not found in the hash under its own id";
+		else if ((e->flags & LK_EDGE_CYCLE) && (e->flags & LK_EDGE_RANKBAD))
+			*why = "an edge both against the ranks and closing a cycle";
+	}
+	for (unsigned i = 0; i <= lk_graph.hash_mask && !*why; i++)
+		in_hash += __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE) != 0;
+	for (unsigned c = 1; c <= LK_CLASSES_HARD && !*why; c++)
+		for (uint32_t id = lk_graph.out[c]; id && !*why; id = lk_graph.edge[id - 1].next) {
+			if (id > n || lk_graph.edge[id - 1].from != c)
+				*why = "an adjacency list holds a foreign edge";
+			in_lists++;
+		}
+	if (!*why && in_hash != n)
+		*why = "the hash holds more or fewer ids than edges";
+	if (!*why && in_lists != n)
+		*why = "the adjacency lists hold more or fewer edges than recorded";
+	return *why ? -EINVAL : 0;
 }
 
 /* ---- queries ---- */

@@ -182,6 +182,16 @@ void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg);
 const char *lk_valid_kind_name(enum lk_viol_kind kind);
 
 /*
+ * The graph's invariant checker: every edge is findable in the hash under
+ * its own id and nowhere else, appears once in its source's adjacency
+ * list, has two distinct non-zero ends and not both flags; the hash holds
+ * exactly the edges.  Returns 0, or -EINVAL with *why set to a static
+ * description.  Call it when no thread adds edges (tests do, after each
+ * step).
+ */
+int lk_valid_check(const char **why);
+
+/*
  * Reference check for tests: is there a path from class a to class b
  * over edges that obey the ranks?  Takes no lock; call it when no thread
  * adds edges.

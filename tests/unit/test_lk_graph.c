@@ -9,6 +9,8 @@
  * Ranked classes are mixed in: an edge against the ranks is the rank
  * rule's business and the cycle search must not walk it.
  *
+ * lk_valid_check (the graph's invariant checker) runs every 50 graphs.
+ *
  * Single-threaded; the validator's tables are its own.  Prints one line
  * per failed check and "N passed, N failed".
  */
@@ -145,6 +147,17 @@ static void step(struct ref *r, unsigned base, int from, int to)
 	check(v.missing == 0 && (v.nnew == 0 || bad), what);
 }
 
+static void check_invariants(const char *when)
+{
+	const char *why;
+	char what[200];
+
+	snprintf(what, sizeof(what), "lk_valid_check after %s: %s", when, "ok");
+	if (lk_valid_check(&why) != 0)
+		snprintf(what, sizeof(what), "lk_valid_check after %s: %s", when, why);
+	check(why == NULL, what);
+}
+
 static unsigned next_base = 100;
 
 static void random_graph(unsigned seed, int n, int steps, bool ranked)
@@ -188,10 +201,17 @@ int main(void)
 	lk_valid_set_limits(LK_CLASSES_HARD, LK_EDGES_HARD);
 	for (int n = 2; n <= MAXN; n++)
 		ring(n);
-	for (unsigned seed = 1; seed <= 200; seed++)
+	check_invariants("the rings");
+	for (unsigned seed = 1; seed <= 200; seed++) {
 		random_graph(seed, 3 + (int)(seed % 10), 40, false);
-	for (unsigned seed = 1000; seed <= 1100; seed++)
+		if (seed % 50 == 0)
+			check_invariants("unranked random graphs");
+	}
+	for (unsigned seed = 1000; seed <= 1100; seed++) {
 		random_graph(seed, 4 + (int)(seed % 8), 50, true);
+		if (seed % 50 == 0)
+			check_invariants("ranked random graphs");
+	}
 	printf("cycle lengths found:");
 	for (int i = 2; i <= MAXN; i++)
 		if (lengths_seen[i])

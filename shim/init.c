@@ -28,7 +28,8 @@ static void apply_lock_config(void)
 	lk_config.halt_on_error = shim_opt.halt_on_error;
 	lk_config.json = shim_opt.report_json;
 	lk_config.lockstat = shim_opt.lockstat;
-	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.lockstat_sites);
+	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.max_violations,
+		      shim_opt.lockstat_sites);
 }
 
 /* A suppressions file that cannot be used stops the program, like a bad option. */

@@ -126,7 +126,8 @@ static struct {
 	struct lk_lock *fork[LK_FORK_MAX];
 	unsigned fork_taken;                    /* prepare went through fork[0..fork_taken) */
 	uint64_t fork_skip;                     /* bit i: fork[i] not taken by prepare */
-	int classes_full_said, fork_full_said, overflow_said, graph_full_said, exited;
+	int classes_full_said, fork_full_said, overflow_said, graph_full_said;
+	int viol_full_said, exited;
 } lk_rt;
 
 /* ---- the futex word ---- */
@@ -214,10 +215,10 @@ unsigned lk_nclasses(void)
 	return __atomic_load_n(&lk_rt.nclasses, __ATOMIC_ACQUIRE);
 }
 
-void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned lockstat_sites)
+void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations,
+		   unsigned lockstat_sites)
 {
-	lk_valid_set_limits(max_classes ? max_classes : lk_valid_max_classes(),
-			    max_edges ? max_edges : lk_valid_max_edges());
+	lk_valid_set_limits(max_classes, max_edges, max_violations);
 	if (lockstat_sites)
 		lk_stat_set_limit(lockstat_sites);
 }
@@ -320,6 +321,23 @@ static uint32_t lk_capture(uintptr_t pc)
 	return stack;
 }
 
+static void lk_violations_full(void)
+{
+	if (!__atomic_exchange_n(&lk_rt.viol_full_said, 1, __ATOMIC_RELAXED))
+		shim_log("==vadshim== more than %u distinct lock violations: new ones are counted in the summary, not reported; raise max_violations=\n",
+			 lk_valid_max_violations());
+}
+
+/* A violation the runtime found itself: true to report it (first sight). */
+static bool lk_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+{
+	if (lk_valid_note(kind, held_cls, cls))
+		return true;
+	if (!lk_valid_occurrences(kind, held_cls, cls))
+		lk_violations_full();
+	return false;
+}
+
 static void lk_graph_full(void)
 {
 	if (!__atomic_exchange_n(&lk_rt.graph_full_said, 1, __ATOMIC_RELAXED))
@@ -350,6 +368,8 @@ static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, str
 	}
 	if (v->full)
 		lk_graph_full();
+	if (v->lost)
+		lk_violations_full();
 	if (v->nnew) {
 		struct lk_held_view hv = lk_view(t);
 
@@ -375,6 +395,8 @@ static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t
 		return lk_check_slow(t, l, id, pc, entry, &v);
 	if (v.full)
 		lk_graph_full();
+	if (v.lost)
+		lk_violations_full();
 	if (!lk_config.held_stacks)
 		return 0;
 	t->in_runtime = 1;
@@ -389,7 +411,7 @@ static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc, 
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_valid_note(LK_VIOL_RECURSIVE, id, id))
+	if (!id || t->in_runtime || !lk_note(LK_VIOL_RECURSIVE, id, id))
 		return;
 	t->in_runtime = 1;
 	struct lk_held_view hv = lk_view(t);
@@ -404,7 +426,7 @@ static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_valid_note(LK_VIOL_BAD_UNLOCK, 0, id))
+	if (!id || t->in_runtime || !lk_note(LK_VIOL_BAD_UNLOCK, 0, id))
 		return;
 	t->in_runtime = 1;
 	lk_report_bad_unlock(l, pc, entry);

@@ -153,9 +153,10 @@ extern struct lk_config lk_config;
 
 /*
  * Table limits (before the first lock is taken): classes, edges of the
- * order graph, lockstat sites.  0 keeps a default.
+ * order graph, distinct violations, lockstat sites.  0 keeps a default.
  */
-void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned lockstat_sites);
+void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations,
+		   unsigned lockstat_sites);
 
 /*
  * Suppressions: read FILE (lines "lockorder:PATTERN", '#' comments; glob

@@ -27,7 +27,6 @@
 
 #include "shim/lk.h"
 
-#define LK_VALID_SLOTS 4096     /* distinct violations, power of two */
 #define LK_EDGE_HASH_HARD (2 * LK_EDGES_HARD)
 
 struct lk_valid_slot {
@@ -37,11 +36,15 @@ struct lk_valid_slot {
 };
 
 static struct {
-	struct lk_valid_slot slot[LK_VALID_SLOTS];
+	unsigned max, mask;     /* distinct violations at most; hash mask */
+	struct lk_valid_slot slot[2 * LK_VIOLATIONS_HARD];
 	unsigned distinct;      /* slots in use */
 	unsigned nsuppressed;   /* of which suppressed */
 	unsigned lost;          /* table full: violations neither kept nor reported */
-} lk_valid;
+} lk_valid = {
+	.max = LK_VIOLATIONS_DEFAULT,
+	.mask = 2 * LK_VIOLATIONS_DEFAULT - 1,
+};
 
 static struct {
 	unsigned max_classes, max_edges, hash_mask;
@@ -62,9 +65,27 @@ static struct {
 
 /* ---- limits ---- */
 
-void lk_valid_set_limits(unsigned max_classes, unsigned max_edges)
+static unsigned lk_pow2_at_least(unsigned n)
 {
-	unsigned slots = 2;
+	unsigned p = 2;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+void lk_valid_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations)
+{
+	if (max_classes == 0)
+		max_classes = lk_graph.max_classes;
+	if (max_edges == 0)
+		max_edges = lk_graph.max_edges;
+	if (max_violations == 0)
+		max_violations = lk_valid.max;
+	if (max_violations > LK_VIOLATIONS_HARD)
+		max_violations = LK_VIOLATIONS_HARD;
+	lk_valid.max = max_violations;
+	lk_valid.mask = lk_pow2_at_least(2 * max_violations) - 1;
 
 	if (max_classes < 1)
 		max_classes = 1;
@@ -74,11 +95,9 @@ void lk_valid_set_limits(unsigned max_classes, unsigned max_edges)
 		max_edges = 1;
 	if (max_edges > LK_EDGES_HARD)
 		max_edges = LK_EDGES_HARD;
-	while (slots < 2 * max_edges)   /* load factor at most 1/2 */
-		slots <<= 1;
 	lk_graph.max_classes = max_classes;
 	lk_graph.max_edges = max_edges;
-	lk_graph.hash_mask = slots - 1;
+	lk_graph.hash_mask = lk_pow2_at_least(2 * max_edges) - 1;   /* load at most 1/2 */
 }
 
 unsigned lk_valid_max_classes(void)
@@ -91,6 +110,11 @@ unsigned lk_valid_max_edges(void)
 	return lk_graph.max_edges;
 }
 
+unsigned lk_valid_max_violations(void)
+{
+	return lk_valid.max;
+}
+
 /* ---- the table of distinct violations ---- */
 
 static uint64_t lk_valid_key(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
@@ -101,24 +125,31 @@ static uint64_t lk_valid_key(enum lk_viol_kind kind, uint16_t held_cls, uint16_t
 static unsigned lk_valid_hash(uint64_t key)
 {
 	key *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(key >> 40) & (LK_VALID_SLOTS - 1);
+	return (unsigned)(key >> 40) & lk_valid.mask;
 }
 
-/* Find or claim the slot of key; NULL when the table is full. */
+/*
+ * Find or claim the slot of key; NULL when max distinct violations are
+ * recorded already (the hash has twice as many slots, so probing ends).
+ */
 static struct lk_valid_slot *lk_valid_slot(uint64_t key, bool *claimed)
 {
-	unsigned i = lk_valid_hash(key);
+	unsigned mask = lk_valid.mask, i = lk_valid_hash(key);
 
 	*claimed = false;
-	for (unsigned n = 0; n < LK_VALID_SLOTS; n++, i = (i + 1) & (LK_VALID_SLOTS - 1)) {
+	for (unsigned n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		struct lk_valid_slot *s = &lk_valid.slot[i];
 		uint64_t cur = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
-		if (cur == 0 && __atomic_compare_exchange_n(&s->key, &cur, key, false,
-				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			*claimed = true;
-			__atomic_fetch_add(&lk_valid.distinct, 1, __ATOMIC_RELAXED);
-			return s;
+		if (cur == 0) {
+			if (__atomic_load_n(&lk_valid.distinct, __ATOMIC_RELAXED) >= lk_valid.max)
+				return NULL;
+			if (__atomic_compare_exchange_n(&s->key, &cur, key, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				*claimed = true;
+				__atomic_fetch_add(&lk_valid.distinct, 1, __ATOMIC_RELAXED);
+				return s;
+			}
 		}
 		if (cur == key)
 			return s;
@@ -128,9 +159,9 @@ static struct lk_valid_slot *lk_valid_slot(uint64_t key, bool *claimed)
 
 static struct lk_valid_slot *lk_valid_find(uint64_t key)
 {
-	unsigned i = lk_valid_hash(key);
+	unsigned mask = lk_valid.mask, i = lk_valid_hash(key);
 
-	for (unsigned n = 0; n < LK_VALID_SLOTS; n++, i = (i + 1) & (LK_VALID_SLOTS - 1)) {
+	for (unsigned n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		uint64_t cur = __atomic_load_n(&lk_valid.slot[i].key, __ATOMIC_ACQUIRE);
 
 		if (cur == key)
@@ -167,6 +198,7 @@ static void lk_verdict_add(struct lk_verdict *v, enum lk_viol_kind kind,
 {
 	if (!lk_valid_note(kind, held_cls, cls)) {
 		v->nrepeat++;
+		v->lost |= lk_valid_occurrences(kind, held_cls, cls) == 0;
 		return;
 	}
 	if (v->nnew < LK_VERDICT_MAX)
@@ -246,7 +278,7 @@ size_t lk_valid_memory(void)
 	for (unsigned c = 1; c <= lk_graph.max_classes && c <= LK_CLASSES_HARD; c++)
 		if (__atomic_load_n(&lk_graph.out[c], __ATOMIC_RELAXED))
 			classes = c;
-	return sizeof(lk_valid)
+	return ((size_t)lk_valid.mask + 1) * sizeof(struct lk_valid_slot)
 		+ (size_t)n * sizeof(struct lk_edge)
 		+ ((size_t)lk_graph.hash_mask + 1) * sizeof(uint32_t)
 		+ (classes + 1) * (3 * sizeof(uint32_t) + sizeof(uint16_t));
@@ -275,6 +307,7 @@ unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
 	v->missing = 0;
 	v->npath = 0;
 	v->full = false;
+	v->lost = false;
 	for (unsigned i = 0; i < nheld; i++) {
 		uint16_t h = held[i].cls;
 		uint32_t id;
@@ -355,6 +388,7 @@ static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
 
 	if (!lk_valid_note(LK_VIOL_CYCLE, e->from, e->to)) {
 		v->nrepeat++;
+		v->lost |= lk_valid_occurrences(LK_VIOL_CYCLE, e->from, e->to) == 0;
 		return;
 	}
 	if (v->nnew >= LK_VERDICT_MAX) {
@@ -494,7 +528,7 @@ unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint16_t held_cls, uint16_
 
 void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg)
 {
-	for (unsigned i = 0; i < LK_VALID_SLOTS; i++) {
+	for (unsigned i = 0; i <= lk_valid.mask; i++) {
 		struct lk_valid_slot *s = &lk_valid.slot[i];
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 

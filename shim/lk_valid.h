@@ -59,6 +59,8 @@ enum lk_viol_kind {
 #define LK_CLASSES_HARD 65535u  /* class ids are uint16, 0 = none */
 #define LK_EDGES_HARD (1u << 20)
 #define LK_EDGES_DEFAULT 65536u
+#define LK_VIOLATIONS_HARD 65536u       /* distinct violations */
+#define LK_VIOLATIONS_DEFAULT 4096u
 
 /* Conflicts seen for the first time, listed in a verdict, at most: */
 #define LK_VERDICT_MAX 8
@@ -79,6 +81,7 @@ struct lk_verdict {
 	uint64_t missing;       /* bit i: the edge held[i] -> new is not known */
 	unsigned npath;
 	bool full;              /* an edge was dropped: the table is full */
+	bool lost;              /* a new violation was dropped: its table is full */
 	struct lk_conflict c[LK_VERDICT_MAX];
 	uint32_t path[LK_PATH_MAX];     /* edge ids, cycle order */
 };
@@ -110,12 +113,14 @@ struct lk_edge_src {
 };
 
 /*
- * Limits (before any other call): classes ids 1..max_classes and at most
- * max_edges edges; values are clamped to the hard maxima.
+ * Limits (before any other call): classes ids 1..max_classes, at most
+ * max_edges edges and max_violations distinct violations; values are
+ * clamped to the hard maxima, 0 keeps the current one.
  */
-void lk_valid_set_limits(unsigned max_classes, unsigned max_edges);
+void lk_valid_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations);
 unsigned lk_valid_max_classes(void);
 unsigned lk_valid_max_edges(void);
+unsigned lk_valid_max_violations(void);
 
 /*
  * Fast path, before the thread blocks on class cls (rank): the rank rule

@@ -43,6 +43,7 @@ static const struct opt_desc opt_table[] = {
 	OPT(lockstat, OPT_BOOL),
 	OPT_U(max_classes, LK_CLASSES_HARD),
 	OPT_U(max_edges, LK_EDGES_HARD),
+	OPT_U(max_violations, LK_VIOLATIONS_HARD),
 	OPT_U(lockstat_sites, LK_STAT_SITES_HARD),
 	{ "locking", OPT_LOCKING, offsetof(struct shim_options, locking_legacy), 0 },
 	OPT(stats, OPT_BOOL),
@@ -60,6 +61,7 @@ static void opt_defaults(void)
 	shim_opt.held_stacks = 0;
 	shim_opt.max_classes = 4095;
 	shim_opt.max_edges = LK_EDGES_DEFAULT;
+	shim_opt.max_violations = LK_VIOLATIONS_DEFAULT;
 	shim_opt.lockstat_sites = LK_STAT_SITES_DEFAULT;
 	shim_opt.stack_depth = 16;
 	shim_opt.exitcode = 66;

@@ -18,6 +18,7 @@ struct shim_options {
 	int lockstat;           /* lock statistics */
 	unsigned max_classes;   /* lock classes the validator tracks */
 	unsigned max_edges;     /* edges of the order graph */
+	unsigned max_violations;        /* distinct violations recorded */
 	unsigned lockstat_sites;        /* lockstat acquisition sites */
 	char suppressions[256]; /* "" = none */
 	int stack_depth;

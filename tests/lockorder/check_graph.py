@@ -205,6 +205,19 @@ def case_full(prog, want_lines):
            "exactly one line naming max_edges=")
 
 
+def case_vfull(prog, want_lines):
+    code, out, err = run(prog, "twocycles", arg="twocycles")
+    expect(err.count("WARNING:") == 2, "two distinct cycles: two reports")
+    code, out, err = run(prog, "twocycles", "max_violations=1", arg="twocycles")
+    expect(err.count("WARNING:") == 1, "max_violations=1: one report")
+    full = [l for l in err.splitlines() if "max_violations=" in l]
+    expect(len(full) == 1 and "more than 1 distinct lock violations" in full[0],
+           "exactly one line naming max_violations=")
+    expect(re.search(r"^==vadshim== SUMMARY: .*; 1 more not recorded \(table full\)$", err, re.M),
+           "the summary counts the violation not recorded")
+    expect(code == 66, "exit code 66 (got %d)" % code)
+
+
 def case_lockstat(prog, want_lines):
     code, out, err = run(prog, "lockstat", "lockstat=1:report_format=json")
     expect(code == 0, "exit code %d" % code)

@@ -15,6 +15,8 @@
  *              while M is relocked closes a cycle
  *   gate       P -> Q and Q -> P, both only ever under G: reported, with
  *              a note naming G as a possible gate lock
+ *   twocycles  abba, then the gate case: two distinct cycles (with
+ *              max_violations=1 the second one fills the table)
  *   full       five new orders with max_edges=2: one line, keeps running
  *   lockstat   known workload: 1000 acquisitions at one site; two
  *              threads hammering one lock
@@ -336,7 +338,8 @@ static void apply_options(void)
 	lk_config.halt_on_error = shim_opt.halt_on_error;
 	lk_config.json = shim_opt.report_json;
 	lk_config.lockstat = shim_opt.lockstat;
-	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.lockstat_sites);
+	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.max_violations,
+		      shim_opt.lockstat_sites);
 	if (shim_opt.suppressions[0] && lk_suppressions_load(shim_opt.suppressions, &bad)) {
 		fprintf(stderr, "bad suppressions file (line %d)\n", bad);
 		exit(2);
@@ -370,13 +373,17 @@ int main(int argc, char **argv)
 	} else if (!strcmp(s, "gate")) {
 		run_thread(t_gpq);
 		run_thread(t_gqp);
+	} else if (!strcmp(s, "twocycles")) {
+		abba(1);
+		run_thread(t_gpq);
+		run_thread(t_gqp);
 	} else if (!strcmp(s, "full")) {
 		full();
 		printf("still running\n");
 	} else if (!strcmp(s, "lockstat")) {
 		lockstat();
 	} else {
-		fprintf(stderr, "usage: scenarios cycle3|abba|dedup|reentry|trylock|condwait|relock|gate|full|lockstat\n");
+		fprintf(stderr, "usage: scenarios cycle3|abba|dedup|reentry|trylock|condwait|relock|gate|twocycles|full|lockstat\n");
 		return 2;
 	}
 	fflush(stdout);

@@ -198,7 +198,7 @@ static void ring(int n)
 
 int main(void)
 {
-	lk_valid_set_limits(LK_CLASSES_HARD, LK_EDGES_HARD);
+	lk_valid_set_limits(LK_CLASSES_HARD, LK_EDGES_HARD, LK_VIOLATIONS_HARD);
 	for (int n = 2; n <= MAXN; n++)
 		ring(n);
 	check_invariants("the rings");

@@ -285,6 +285,9 @@ static long ramfs_rw_locked(struct ramfs *fs, vfs_ofd f, const struct iovec *iov
 	if (total < 0)
 		return total;
 	pos = off == -1 ? (uint64_t)o->pos : (uint64_t)off;
+	/* rw_verify_area: the range may not pass the largest offset */
+	if ((uint64_t)total > (uint64_t)INT64_MAX - pos)
+		return -EINVAL;
 	if (!write) {
 		r = ramfs_read_iov(fs, o->node, iov, iovcnt, pos);
 		if (!(o->flags & O_NOATIME))

@@ -128,7 +128,7 @@ enum op {
 	OP_LINKF, OP_SYMLINK, OP_READLINK, OP_STAT, OP_LSTAT, OP_ACCESS, OP_EACCESS, OP_CHMOD,
 	OP_CHOWN, OP_LCHOWN, OP_UTIMES, OP_UTNOW, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD,
 	OP_SEEK, OP_TRUNC, OP_FALLOC, OP_FSTAT, OP_LIST, OP_GETFL, OP_SETFL, OP_SNAP, OP_TIMES,
-	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE,
+	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE, OP_PWRITEV2, OP_PREADV2, OP_IOVMANY,
 };
 
 struct step {
@@ -552,6 +552,35 @@ static bool step_fd(struct env *e, const struct step *s, long *k, long *r)
 	return true;
 }
 
+/* preadv2/pwritev2 with the length x cut in three iovecs, offset y, rwf z;
+ * OP_IOVMANY: x empty iovecs. */
+static bool step_iov(struct env *e, const struct step *s, long *k, long *r)
+{
+	static char kb[1 << 16], rb[1 << 16];
+	static struct iovec kv[1100], rv[1100];
+	bool w = s->op == OP_PWRITEV2;
+	size_t len = (size_t)s->x, cut[3] = { len / 4, len / 2, len - len / 4 - len / 2 };
+	int n = 3;
+
+	fill(kb, len, 42);
+	memcpy(rb, kb, len);
+	if (!w)
+		memset(rb, 3, len);
+	for (int i = 0, o = 0; i < 3; o += (int)cut[i], i++) {
+		kv[i] = (struct iovec){ kb + o, cut[i] };
+		rv[i] = (struct iovec){ rb + o, cut[i] };
+	}
+	if (s->op == OP_IOVMANY) {
+		n = (int)s->x;
+		for (int i = 0; i < n; i++)
+			kv[i] = rv[i] = (struct iovec){ kb, 0 };
+	}
+	*k = kerr(w ? pwritev2(e->kfd[s->slot], kv, n, s->y, (int)s->z)
+		    : preadv2(e->kfd[s->slot], kv, n, s->y, (int)s->z));
+	*r = ramfs_ops.rw(&e->t->m, e->rfd[s->slot], rv, n, s->y, w, (int)s->z);
+	return w || *k <= 0 || *k != *r || memcmp(kb, rb, (size_t)*k) == 0;
+}
+
 /* linkat(fd, "", dir, name, AT_EMPTY_PATH): the vfs names the node by
  * its inode number (st_ino is the ramfs node id). */
 static bool step_linkat_fd(struct env *e, const struct step *s, long *k, long *r)
@@ -572,6 +601,7 @@ static const char *op_names[] = {
 	"symlink", "readlink", "stat", "lstat", "access", "eaccess", "chmod", "chown", "lchown",
 	"utimes", "utnow", "write", "pwrite", "read", "pread", "seek", "trunc", "falloc", "fstat",
 	"list", "getfl", "setfl", "snap", "times", "linkat_fd", "fchmod", "stattime", "dirsize",
+	"pwritev2", "preadv2", "iovmany",
 };
 
 static bool step_run(struct env *e, const struct step *s, int line)
@@ -604,6 +634,9 @@ static bool step_run(struct env *e, const struct step *s, int line)
 		break;
 	case OP_LINKAT_FD:
 		same = step_linkat_fd(e, s, &k, &r);
+		break;
+	case OP_PWRITEV2: case OP_PREADV2: case OP_IOVMANY:
+		same = step_iov(e, s, &k, &r);
 		break;
 	default:
 		k = k_path_op(e, s);
@@ -747,6 +780,38 @@ static const struct step tab_files[] = {
 	S(CLOSE, NULL, NULL, 0, 0, 0, 1),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 2),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
+	END
+};
+
+static const struct step tab_iov[] = {
+	S(OPEN, "v", NULL, CR, 0644, 0, 0),
+	S(PWRITEV2, NULL, NULL, 300, 0, 0, 0),
+	S(PREADV2, NULL, NULL, 300, 0, 0, 0),
+	S(PREADV2, NULL, NULL, 1000, 10, 0, 0),
+	S(PREADV2, NULL, NULL, 100, -1, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_CUR, 0, 0),
+	S(PWRITEV2, NULL, NULL, 50, -1, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_CUR, 0, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, RWF_APPEND, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, 0x100000, 0),
+	S(PREADV2, NULL, NULL, 64, 0, RWF_HIPRI, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, RWF_DSYNC | RWF_SYNC, 0),
+	S(PREADV2, NULL, NULL, 64, -7, 0, 0),
+	S(IOVMANY, NULL, NULL, 1025, 0, 0, 0),
+	S(IOVMANY, NULL, NULL, 1024, 0, 0, 0),
+	S(PWRITE, NULL, NULL, 10, 0x7ffffffffffffffbL, 1, 0),
+	S(PWRITE, NULL, NULL, 10, 0x7ffffffffffff000L, 1, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(PREAD, NULL, NULL, 20, 0x7ffffffffffff000L, 0, 0),
+	S(TRUNC, NULL, NULL, 0x7fffffffffffffffL, 0, 0, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_END, 0, 0),
+	S(SEEK, NULL, NULL, 1, SEEK_CUR, 0, 0),
+	S(WRITE, NULL, NULL, 10, 0, 1, 0),
+	S(TRUNC, NULL, NULL, 100, 0, 0, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 0),
 	END
 };
 
@@ -1955,6 +2020,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	group_table("files", tab_files);
+	group_table("vectors and limits", tab_iov);
 	group_table("directories", tab_dirs);
 	group_table("links", tab_links);
 	group_table("rename", tab_rename);

@@ -1853,6 +1853,87 @@ static void group_pins(void)
 	tfs_close(&t);
 }
 
+static int count_extents(struct tfs *t, vfs_node n)
+{
+	int c = 0;
+
+	for (uint32_t e = t->fs->nodes[n].ext; e; e = t->fs->exts[e].next)
+		c++;
+	return c;
+}
+
+/* Files growing side by side stay in few extents; a pinned file is not
+ * moved (its mapping stays valid), it gets a new extent instead. */
+static void group_growth(void)
+{
+	enum { PAGES = 2000 };
+	static char page[4096], back[4096];
+	struct vfs_map_piece pc[8];
+	struct tfs t;
+	struct tpath p;
+	struct stat sa, sb;
+	vfs_ofd fa, fb;
+	vfs_node node;
+	bool ok = true;
+	int n;
+
+	printf("-- growth keeps files in few extents\n");
+	tfs_open(&t, 64 << 20);
+	ramfs_ops.open(tp(&p, &t, 0, "a", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fa);
+	ramfs_ops.open(tp(&p, &t, 0, "b", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fb);
+	for (int i = 0; i < PAGES; i++) {
+		struct iovec iov = { page, sizeof(page) };
+
+		fill(page, sizeof(page), i);
+		ok &= ramfs_ops.rw(&t.m, fa, &iov, 1, -1, 1, 0) == sizeof(page);
+		fill(page, sizeof(page), -i);
+		ok &= ramfs_ops.rw(&t.m, fb, &iov, 1, -1, 1, 0) == sizeof(page);
+	}
+	check(ok, "interleaved appends");
+	ramfs_ops.fstat(&t.m, fa, &sa);
+	ramfs_ops.fstat(&t.m, fb, &sb);
+	check(count_extents(&t, (vfs_node)sa.st_ino) <= 16 && count_extents(&t, (vfs_node)sb.st_ino) <= 16,
+	      "extents: %d and %d for %d pages each", count_extents(&t, (vfs_node)sa.st_ino),
+	      count_extents(&t, (vfs_node)sb.st_ino), PAGES);
+	check(sa.st_blocks == PAGES * 8, "blocks %ld", (long)sa.st_blocks);
+	for (int i = 0; i < PAGES; i += 97) {
+		struct iovec iov = { back, sizeof(back) };
+
+		fill(page, sizeof(page), i);
+		ramfs_ops.rw(&t.m, fa, &iov, 1, (off_t)i * 4096, 0, 0);
+		ok &= memcmp(page, back, sizeof(page)) == 0;
+	}
+	check(ok, "content survives the moves");
+	tfs_fsck(&t, "growth");
+
+	/* pinned: appending does not move the mapped extent */
+	n = ramfs_ops.map(&t.m, fb, 0, 4096, PROT_READ, MAP_SHARED, pc, 8, &node);
+	{
+		uint64_t seg0 = pc[0].seg_off;
+		int ext0 = count_extents(&t, node);
+		struct iovec iov = { page, sizeof(page) };
+		vfs_ofd fc;
+
+		/* take the pages after b's extent so it cannot grow in place */
+		ramfs_ops.open(tp(&p, &t, 0, "c", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fc);
+		for (int i = 0; i < 64 && ok; i++)
+			ok &= ramfs_ops.rw(&t.m, fc, &iov, 1, -1, 1, 0) == sizeof(page);
+		ramfs_ops.ofd_put(&t.m, fc);
+		for (int i = 0; i < 64 && ok; i++)
+			ok &= ramfs_ops.rw(&t.m, fb, &iov, 1, -1, 1, 0) == sizeof(page);
+		n = ramfs_ops.map(&t.m, fb, 0, 4096, PROT_READ, MAP_SHARED, pc, 8, &node);
+		check(n == 1 && pc[0].seg_off == seg0, "a pinned extent is not moved");
+		check(count_extents(&t, node) >= ext0, "appended in a new extent (%d -> %d)", ext0,
+		      count_extents(&t, node));
+		ramfs_ops.unpin(&t.m, node, 0, 4096);
+		ramfs_ops.unpin(&t.m, node, 0, 4096);
+	}
+	tfs_fsck(&t, "pinned growth");
+	ramfs_ops.ofd_put(&t.m, fa);
+	ramfs_ops.ofd_put(&t.m, fb);
+	tfs_close(&t);
+}
+
 static void group_attach(void)
 {
 	struct ramfs_config cfg = { .size = 4 << 20 };
@@ -2033,6 +2114,7 @@ int main(int argc, char **argv)
 	group_escape();
 	group_enospc();
 	group_pins();
+	group_growth();
 	group_attach();
 	group_fork();
 	group_ownerdead();

@@ -467,6 +467,10 @@ static int ramfs_fallocate_locked(struct ramfs *fs, vfs_ofd f, int mode, off_t o
 	} else {
 		p0 = (uint64_t)off / RAMFS_PAGE;
 		np = ramfs_pages_for(end) - p0;
+		/* all or nothing, as shmem_fallocate (which undoes a partial
+		 * allocation): refuse up front what cannot fit */
+		if (ramfs_data_missing(fs, n, p0, np) > fs->hdr->free_pages)
+			return -ENOSPC;
 		r = ramfs_data_reserve(fs, n, p0, np, &got);
 		if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > fs->nodes[n].size)
 			ramfs_data_truncate(fs, n, end);

@@ -242,6 +242,7 @@ off_t ramfs_dir_seek(struct ramfs *fs, struct ramfs_ofd *o, off_t off, int whenc
 /* ramfs_data.c */
 int ramfs_data_reserve(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages,
 		       uint64_t *got);
+uint64_t ramfs_data_missing(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 int ramfs_data_truncate(struct ramfs *fs, uint32_t n, uint64_t size);
 void ramfs_data_punch(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 void ramfs_data_free_all(struct ramfs *fs, uint32_t n);

@@ -1707,6 +1707,7 @@ static void group_enospc(void)
 	struct tfs t;
 	struct tpath p;
 	struct statfs sf0, sf;
+	struct stat st;
 	vfs_ofd f, ofds[100];
 	size_t total = 0;
 	long w = 0;
@@ -1749,6 +1750,11 @@ static void group_enospc(void)
 	}
 	check(ramfs_ops.symlink("some/target", tp(&p, &t, 0, "sl", 0), &root_cred) == -ENOSPC,
 	      "symlink when full: ENOSPC");
+	ramfs_ops.open(tp(&p, &t, 0, "small", 0), O_RDWR, 0, &root_cred, &f);
+	check(ramfs_ops.fallocate(&t.m, f, 0, 0, 1 << 20) == -ENOSPC, "fallocate when full: ENOSPC");
+	check(ramfs_ops.fstat(&t.m, f, &st) == 0 && st.st_size == 5 && st.st_blocks == 8,
+	      "a failed fallocate changes nothing");
+	ramfs_ops.ofd_put(&t.m, f);
 	r_unlink(&t, "big");
 	ramfs_ops.statfs(&t.m, &sf);
 	check(sf.f_bfree == sf0.f_bfree - 1, "space back after unlink (%lu of %lu)",

@@ -35,6 +35,31 @@
  *
  * Index 0 of every table is never used, so 0 means "none" in every link.
  *
+ * Table sizes (ramfs_layout in ramfs_seg.c), from the capacity S:
+ *   nodes = clamp(S / 16 KiB, 64, 2^24)   dirents = nodes * 3 / 2
+ *   buckets = pow2 >= dirents             ofds = clamp(nodes / 4, 64, 65536)
+ *   extents = nodes * 2
+ * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions; about 43 MiB
+ * of address space, touched only as used.)  A full node or dirent table
+ * gives ENOSPC, a full ofd table ENFILE.
+ *
+ * Known differences from tmpfs (each needs something the contract does
+ * not carry, or is not worth its cost yet):
+ *  - stat and readlink get no credentials, so they resolve as root: no
+ *    EACCES for a directory the caller may not search.
+ *  - rw gets no credentials, so a write by a non-owner does not clear
+ *    setuid/setgid (file_remove_privs); setfl does not check O_NOATIME's
+ *    owner rule (open does).
+ *  - FIFOs, sockets and device nodes can be created (mknod) but opening
+ *    one gives ENXIO (tmpfs opens FIFOs and devices).
+ *  - fs.protected_symlinks / protected_regular are not applied
+ *    (protected_hardlinks is).
+ *  - Directory listings are oldest first (tmpfs on 6.18: newest first);
+ *    d_off values differ.  Pages allocated by fallocate count as data for
+ *    SEEK_DATA (tmpfs treats them as holes until written); a mapped hole
+ *    gets its pages at map time rather than at the first fault.
+ *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
+ *
  * Locking: everything in the segment is guarded by the segment lock
  * ("ramfs_seg": struct ramfs.lock for this process's threads, then
  * hdr->mutex, the robust process-shared mutex, for all processes); see

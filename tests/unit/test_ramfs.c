@@ -1360,7 +1360,7 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	static char pa[64], pb[64];
 	static const unsigned rflags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
 	struct step s = { .a = pa, .b = pb };
-	unsigned k = rnd(sd) % 16;
+	unsigned k = rnd(sd) % 20;
 
 	rnd_path(sd, pa);
 	rnd_path(sd, pb);
@@ -1399,9 +1399,20 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 		break;
 	case 13: s = (struct step){ OP_PREAD, NULL, NULL, 30000, rnd(sd) % 10000, 0, 0 }; break;
 	case 14: s = (struct step){ OP_READLINK, pa, NULL, 64, 0, 0, 0 }; break;
-	default: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
+	case 15: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
+	case 16:
+		s = (struct step){ OP_FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
+		break;
+	case 17:
+		s = (struct step){ OP_SEEK, NULL, NULL, rnd(sd) % 40000,
+				   rnd(sd) % 2 ? SEEK_DATA : SEEK_HOLE, 0, 0 };
+		break;
+	case 18: s = (struct step){ OP_CHMOD, pa, NULL, rnd(sd) % 07777, 0, 0, 0 }; break;
+	default: s = (struct step){ OP_CLOSE, NULL, NULL, 0, 0, 0, 0 }; break;
 	}
-	if ((s.op == OP_PWRITE || s.op == OP_PREAD || s.op == OP_FSTAT) && e->kfd[0] < 0)
+	if ((s.op == OP_PWRITE || s.op == OP_PREAD || s.op == OP_FSTAT || s.op == OP_FALLOC ||
+	     s.op == OP_SEEK || s.op == OP_CLOSE) && e->kfd[0] < 0)
 		return;
 	step_run(e, &s, i);
 }
@@ -2115,7 +2126,8 @@ int main(int argc, char **argv)
 	group_table("tmpfile, unlinked open, fallocate", tab_special);
 	group_perm();
 	group_names();
-	group_random(seed, 1500);
+	for (int i = 0; i < 3; i++)
+		group_random(seed + (unsigned)i, 1500);
 	group_readdir();
 	group_escape();
 	group_enospc();

@@ -257,8 +257,14 @@ int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
 	size_t plen = strnlen(p->path, PATH_MAX);
 
 	memset(w, 0, sizeof(*w));
+	/* empty unless this path escapes: for rename and link the vfs tells
+	 * which of the two paths left the mount by this */
+	if (p->escape)
+		p->escape[0] = 0;
 	if (plen >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if (p->start >= fs->hdr->nnodes || (p->start && !fs->nodes[p->start].mode))
+		return -ENOENT;         /* a start node that no longer exists */
 	k.cur = p->start && p->path[0] != '/' ? p->start : RAMFS_ROOT;
 	k.nlinks = 0;
 	if (plen == 0) {

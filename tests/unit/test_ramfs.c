@@ -1696,6 +1696,16 @@ static void group_escape(void)
 	tfs_fsck(&t, "held removed dir");
 	ramfs_ops.node_hold(&t.m, e, -1);
 	tfs_fsck(&t, "released removed dir");
+	check(ramfs_ops.stat(tp(&p, &t, e, "", VFS_EMPTY_PATH), &st) == -ENOENT,
+	      "a freed start node: ENOENT");
+	{
+		struct tpath q;
+
+		strcpy(p.escape, "stale");
+		r = ramfs_ops.rename(tp(&p, &t, 0, "f", 0), tp(&q, &t, 0, "../y", 0), 0, &root_cred);
+		check(r == -VFS_EESCAPE && p.escape[0] == 0 && strcmp(q.escape, "/y") == 0,
+		      "rename: only the escaping path has escape[] set (%s)", q.escape);
+	}
 	check(ramfs_ops.unlink(tp(&p, &t, 0, "/", 0), AT_REMOVEDIR, &root_cred) == -EBUSY,
 	      "rmdir of the mount root: EBUSY");
 	check(ramfs_ops.rename(tp(&p, &t, 0, "/", 0), tp(&(struct tpath){ 0 }, &t, 0, "zz", 0), 0,
@@ -1986,6 +1996,51 @@ static void group_attach(void)
 	tfs_close(&t);
 	check(ramfs_remove(t.name) == -ENOENT, "remove twice: ENOENT");
 	check(ramfs_remove("a/b") == -EINVAL, "remove with a slash: EINVAL");
+	/* racing creators: one initialises, the others wait for "ready" */
+	{
+		char nm[64];
+		pid_t kids[4];
+		int ok = 0, st;
+
+		snprintf(nm, sizeof(nm), "test.%d.race", (int)getpid());
+		cfg.name = nm;
+		ramfs_remove(nm);
+		fflush(stdout);
+		for (int i = 0; i < 4; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				struct ramfs *fs;
+				struct tfs k;
+				char nmk[16];
+
+				if (ramfs_attach(&cfg, &fs, msg, sizeof(msg)) < 0)
+					_exit(1);
+				k.fs = fs;
+				k.m = (struct vfs_mount){ .ops = &ramfs_ops, .fs = fs, .parent = "/" };
+				snprintf(nmk, sizeof(nmk), "k%d", i);
+				_exit(r_create(&k, nmk, "z", 1) == 0 &&
+				      ramfs_fsck(fs, msg, sizeof(msg)) == 0 ? 0 : 2);
+			}
+		}
+		for (int i = 0; i < 4; i++) {
+			waitpid(kids[i], &st, 0);
+			ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		}
+		check(ok == 4, "four racing attaches of a new segment: %d ok", ok);
+		r = ramfs_attach(&cfg, &other, msg, sizeof(msg));
+		if (r == 0) {
+			struct statfs sf;
+			struct ramfs_usage u;
+
+			ramfs_usage(other, &u);
+			check(u.files == 5, "one segment, four files (%zu nodes)", u.files);
+			t2.fs = other;
+			t2.m = (struct vfs_mount){ .ops = &ramfs_ops, .fs = other, .parent = "/" };
+			check(ramfs_ops.statfs(&t2.m, &sf) == 0, "statfs");
+			ramfs_test_detach(other);
+		}
+		ramfs_remove(nm);
+	}
 	cfg.size = 8192;
 	cfg.name = "test.tiny";
 	check(ramfs_attach(&cfg, &other, msg, sizeof(msg)) == -EINVAL, "too small: %s", msg);

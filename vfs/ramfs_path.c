@@ -91,17 +91,17 @@ static int ramfs_mkdir_locked(struct ramfs *fs, const struct vfs_path *p, mode_t
 	return r;
 }
 
-static int ramfs_mknod_type(mode_t mode, const struct vfs_cred *c)
+/* may_mknod: which types mknod makes (before any lookup). */
+static int ramfs_mknod_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case 0:
 	case S_IFREG:
 	case S_IFIFO:
 	case S_IFSOCK:
-		return 0;
 	case S_IFCHR:
 	case S_IFBLK:
-		return c->uid == 0 ? 0 : -EPERM;
+		return 0;
 	case S_IFDIR:
 		return -EPERM;
 	default:
@@ -114,18 +114,21 @@ static int ramfs_mknod_locked(struct ramfs *fs, const struct vfs_path *p, mode_t
 {
 	struct ramfs_walk w;
 	uint32_t n;
-	int r = (mode & S_IFMT) == S_IFDIR ? -EPERM : ramfs_mknod_type(mode, c) == -EINVAL ? -EINVAL : 0;
+	int r = ramfs_mknod_kind(mode);
 
 	if (r == 0)
 		r = ramfs_create_walk(fs, p, c, false, &w);
 	if (r == 0)
-		r = ramfs_mknod_type(mode, c);
-	if (r == 0)
 		r = ramfs_may_create(fs, &w, c);
+	if (r < 0)
+		return r;
+	/* vfs_mknod: devices need CAP_MKNOD, checked after may_create,
+	 * except the 0:0 character device (an overlayfs whiteout) */
+	if ((S_ISBLK(mode) || (S_ISCHR(mode) && dev != 0)) && c->uid != 0)
+		return -EPERM;
 	if ((mode & S_IFMT) == 0)
 		mode |= S_IFREG;
-	if (r == 0)
-		r = ramfs_create_node(fs, &w, (mode & S_IFMT) | (mode & 07777 & ~c->umask), c, &n);
+	r = ramfs_create_node(fs, &w, (mode & S_IFMT) | (mode & 07777 & ~c->umask), c, &n);
 	if (r == 0 && (S_ISCHR(mode) || S_ISBLK(mode)))
 		fs->nodes[n].rdev = dev;
 	return r;

@@ -165,6 +165,7 @@ static bool same_stat(const struct stat *k, const struct stat *r, bool blocks)
 {
 	return k->st_mode == r->st_mode && k->st_nlink == r->st_nlink &&
 	       k->st_size == r->st_size && k->st_uid == r->st_uid && k->st_gid == r->st_gid &&
+	       k->st_rdev == r->st_rdev && k->st_blksize == r->st_blksize &&
 	       (!blocks || k->st_blocks == r->st_blocks);
 }
 
@@ -312,7 +313,7 @@ static long k_path_op(struct env *e, const struct step *s)
 	case OP_MKDIR:
 		return kerr(mkdirat(e->base, s->a, (mode_t)s->x));
 	case OP_MKNOD:
-		return kerr(mknodat(e->base, s->a, (mode_t)s->x, 0));
+		return kerr(mknodat(e->base, s->a, (mode_t)s->x, (dev_t)s->y));
 	case OP_UNLINK:
 		return kerr(unlinkat(e->base, s->a, 0));
 	case OP_RMDIR:
@@ -355,7 +356,7 @@ static long r_path_op(struct env *e, const struct step *s)
 	case OP_MKDIR:
 		return ramfs_ops.mkdir(tp(&t, f, 0, s->a, 0), (mode_t)s->x, c);
 	case OP_MKNOD:
-		return ramfs_ops.mknod(tp(&t, f, 0, s->a, 0), (mode_t)s->x, 0, c);
+		return ramfs_ops.mknod(tp(&t, f, 0, s->a, 0), (mode_t)s->x, (dev_t)s->y, c);
 	case OP_UNLINK:
 		return ramfs_ops.unlink(tp(&t, f, 0, s->a, 0), 0, c);
 	case OP_RMDIR:
@@ -879,6 +880,10 @@ static const struct step tab_dirs[] = {
 	S(MKNOD, "bad", NULL, 0170000 | 0644, 0, 0, 0),
 	S(MKNOD, "reg", NULL, 0640, 0, 0, 0),
 	S(MKNOD, "reg2/", NULL, 0640, 0, 0, 0),
+	S(MKNOD, "chr", NULL, S_IFCHR | 0600, 0, 0, 0),
+	S(MKNOD, "null", NULL, S_IFCHR | 0600, 0x103, 0, 0),
+	S(STAT, "null", NULL, 0, 0, 0, 0),
+	S(STAT, "chr", NULL, 0, 0, 0, 0),
 	S(STAT, "fifo", NULL, 0, 0, 0, 0),
 	S(STAT, "sock", NULL, 0, 0, 0, 0),
 	S(STAT, "reg", NULL, 0, 0, 0, 0),
@@ -1227,6 +1232,13 @@ static const struct step tab_perm[] = {
 	S(RENAME, "p/mine/sub", "p/msub", 0, 0, 0, 0),
 	S(OPEN, "p/mine/sub/f", NULL, CR, 0644, 0, 4),
 	S(RMDIR, "p/mine/sub", NULL, 0, 0, 0, 0),
+	S(MKNOD, "p/chr", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/r755/chr", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/r644", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/null", NULL, S_IFCHR | 0644, 0x103, 0, 0),
+	S(MKNOD, "p/blk", NULL, S_IFBLK | 0644, 0, 0, 0),
+	S(MKNOD, "p/fifo", NULL, S_IFIFO | 0644, 0, 0, 0),
+	S(STAT, "p/fifo", NULL, 0, 0, 0, 0),
 	S(OPEN, "p", NULL, O_TMPFILE | O_RDWR, 0600, 0, 5),
 	S(OPEN, "p/r755", NULL, O_TMPFILE | O_RDWR, 0600, 0, 5),
 	S(LIST, "p", NULL, 0, 0, 0, 0),

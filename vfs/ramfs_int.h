@@ -45,11 +45,12 @@
  *
  * Known differences from tmpfs (each needs something the contract does
  * not carry, or is not worth its cost yet):
- *  - stat and readlink get no credentials, so they resolve as root: no
- *    EACCES for a directory the caller may not search.
- *  - rw gets no credentials, so a write by a non-owner does not clear
- *    setuid/setgid (file_remove_privs); setfl does not check O_NOATIME's
- *    owner rule (open does).
+ *  - stat and readlink resolve with p->cred (an addition to the
+ *    contract); a vfs that leaves it NULL gets root's view.
+ *  - rw, ftruncate and fallocate get no credentials: whether they drop
+ *    setuid/setgid (file_remove_privs) follows the opener's uid, kept in
+ *    the description; setfl does not check O_NOATIME's owner rule (open
+ *    does).
  *  - FIFOs, sockets and device nodes can be created (mknod) but opening
  *    one gives ENXIO (tmpfs opens FIFOs and devices).
  *  - fs.protected_symlinks / protected_regular are not applied
@@ -135,6 +136,8 @@ struct ramfs_ofd {
 	uint32_t refs;
 	uint32_t node;
 	int32_t flags;          /* O_ACCMODE | status flags (O_APPEND ...) */
+	uint32_t unpriv;        /* opened without CAP_FSETID (uid != 0): writes
+				   drop setuid/setgid (file_remove_privs) */
 	uint32_t dir_hint;      /* directories: dirent expected at pos */
 	int64_t pos;            /* file offset, or readdir position */
 };
@@ -245,6 +248,7 @@ int ramfs_perm_real(const struct ramfs_node *n, int mask, const struct vfs_cred 
 bool ramfs_in_group(const struct vfs_cred *c, gid_t g);
 void ramfs_fill_stat(struct ramfs *fs, uint32_t n, struct stat *st);
 void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c);
+void ramfs_kill_privs(struct ramfs_node *n);
 void ramfs_touch_atime(struct ramfs_node *n);
 int ramfs_node_setattr(struct ramfs *fs, uint32_t n, const struct vfs_attr *a,
 		       const struct vfs_cred *c);

@@ -22,9 +22,14 @@
 #define TMPFS_MAGIC 0x01021994
 #endif
 
-/* stat and readlink carry no credentials in the contract: they resolve
- * as root (no search permission is checked). */
+/* stat and readlink take their credentials from the path (p->cred);
+ * without them they resolve as root. */
 const struct vfs_cred ramfs_cred_root = { .uid = 0, .gid = 0 };
+
+static const struct vfs_cred *ramfs_path_cred(const struct vfs_path *p)
+{
+	return p->cred ? p->cred : &ramfs_cred_root;
+}
 
 /* ---- creating ---- */
 
@@ -284,7 +289,7 @@ static long ramfs_readlink_locked(struct ramfs *fs, const struct vfs_path *p, ch
 {
 	struct ramfs_walk w;
 	uint64_t run;
-	int r = ramfs_walk(fs, p, p->flags | VFS_NOFOLLOW, &ramfs_cred_root, &w);
+	int r = ramfs_walk(fs, p, p->flags | VFS_NOFOLLOW, ramfs_path_cred(p), &w);
 	struct ramfs_node *n;
 
 	if (r < 0)
@@ -306,7 +311,7 @@ static long ramfs_readlink_locked(struct ramfs *fs, const struct vfs_path *p, ch
 static int ramfs_stat_locked(struct ramfs *fs, const struct vfs_path *p, struct stat *st)
 {
 	struct ramfs_walk w;
-	int r = ramfs_walk(fs, p, p->flags, &ramfs_cred_root, &w);
+	int r = ramfs_walk(fs, p, p->flags, ramfs_path_cred(p), &w);
 
 	if (r == 0)
 		ramfs_fill_stat(fs, w.node, st);

@@ -90,6 +90,11 @@ struct vfs_path {
 	unsigned flags;
 	int *nlinks;
 	char *escape;
+	/* Who resolves the path, for the search (x) permission of every
+	 * directory on the way, in the operations that take no vfs_cred of
+	 * their own (stat, readlink); NULL resolves as root.  Operations
+	 * with a vfs_cred argument use that one. */
+	const struct vfs_cred *cred;
 };
 
 /* Attribute changes (chmod, chown, utimensat).  Times use the utimensat

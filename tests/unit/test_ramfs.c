@@ -409,7 +409,9 @@ static long r_stat(struct env *e, const struct step *s, struct stat *st)
 
 	if (s->op == OP_FSTAT)
 		return ramfs_ops.fstat(&e->t->m, e->rfd[s->slot], st);
-	return ramfs_ops.stat(tp(&t, e->t, 0, s->a, s->op == OP_LSTAT ? VFS_NOFOLLOW : 0), st);
+	tp(&t, e->t, 0, s->a, s->op == OP_LSTAT ? VFS_NOFOLLOW : 0);
+	t.p.cred = &e->cred;
+	return ramfs_ops.stat(&t.p, st);
 }
 
 static bool ts_changed(const struct timespec *a, const struct timespec *b)
@@ -483,7 +485,9 @@ static bool step_readlink(struct env *e, const struct step *s, long *k, long *r)
 	struct tpath t;
 
 	*k = kerr(readlinkat(e->base, s->a, kb, (size_t)s->x));
-	*r = ramfs_ops.readlink(tp(&t, e->t, 0, s->a, 0), rb, (size_t)s->x);
+	tp(&t, e->t, 0, s->a, 0);
+	t.p.cred = &e->cred;
+	*r = ramfs_ops.readlink(&t.p, rb, (size_t)s->x);
 	return *k <= 0 || *k != *r || memcmp(kb, rb, (size_t)*k) == 0;
 }
 
@@ -1448,6 +1452,66 @@ static void group_random(unsigned seed, int steps)
 	close(base);
 }
 
+/* Root builds a tree of mixed owners and modes; uid 1000 then walks it
+ * at random (permission errors, sticky, setgid), the kernel judging. */
+static const struct step tab_user_setup[] = {
+	S(MKDIR, "a", NULL, 0755, 0, 0, 0),
+	S(MKDIR, "b", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "b", NULL, 01777, 0, 0, 0),
+	S(MKDIR, "b/a", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "b/a", NULL, 02777, 0, 0, 0),
+	S(CHOWN, "b/a", NULL, 0, 2000, 0, 0),
+	S(OPEN, "a/x", NULL, CR, 0644, 0, 0),
+	S(OPEN, "b/y", NULL, CR, 0666, 0, 0),
+	S(CHMOD, "b/y", NULL, 0666, 0, 0, 0),
+	S(MKDIR, "a/c", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "a/c", NULL, 0777, 0, 0, 0),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 0),
+	END
+};
+
+static void group_random_user(unsigned seed, int steps)
+{
+	gid_t groups[2] = { 1000, 2000 };
+	struct tfs t;
+	struct env e;
+	int base = kdir_new(), pfd[2];
+	pid_t pid;
+
+	printf("-- random as uid 1000, seed %u, %d steps\n", seed, steps);
+	if (geteuid() != 0) {
+		printf("   (not root: skipped)\n");
+		return;
+	}
+	tfs_open(&t, 64 << 20);
+	ramfs_root_0777(&t);
+	env_init(&e, &t, base);
+	run_table(&e, tab_user_setup, 0);
+	if (pipe(pfd) < 0)
+		exit(2);
+	pid = fork_counted();
+	if (pid == 0) {
+		unsigned long f0 = failed;
+
+		if (setgroups(2, groups) < 0 || setresgid(1000, 1000, 1000) < 0 ||
+		    setresuid(1000, 1000, 1000) < 0)
+			_exit(4);
+		e.cred = (struct vfs_cred){ .uid = 1000, .gid = 1000, .ruid = 1000, .rgid = 1000,
+					    .ngroups = 2, .groups = { 1000, 2000 }, .umask = 022 };
+		for (int i = 0; i < steps && failed - f0 < 20; i++)
+			rnd_step(&e, &seed, i);
+		env_fini(&e);
+		child_report(pfd[1]);
+	}
+	child_collect(pfd[0], pid, "random as uid 1000");
+	close(pfd[0]);
+	close(pfd[1]);
+	env_fini(&e);
+	tfs_fsck(&t, "random as uid 1000");
+	tfs_close(&t);
+	close(base);
+}
+
 /* Names: component and path length limits, symlink chains. */
 static void group_names(void)
 {
@@ -2195,6 +2259,8 @@ int main(int argc, char **argv)
 	group_names();
 	for (int i = 0; i < 3; i++)
 		group_random(seed + (unsigned)i, 1500);
+	for (int i = 0; i < 2; i++)
+		group_random_user(seed + 10 + (unsigned)i, 1500);
 	group_readdir();
 	group_escape();
 	group_enospc();

@@ -140,6 +140,9 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 	uint32_t n;
 	int r;
 
+	/* build_open_flags: O_CREAT | O_DIRECTORY is refused since 6.4 */
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
 	if (flags & O_PATH)
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	if ((flags & O_TMPFILE) == O_TMPFILE)

@@ -144,7 +144,9 @@ struct vfs_ops {
 	long (*readlink)(const struct vfs_path *p, char *buf, size_t len);
 	/* faccessat: mode F_OK or R_OK|W_OK|X_OK; flags AT_EACCESS */
 	int (*access)(const struct vfs_path *p, int mode, int flags, const struct vfs_cred *c);
-	/* chmod/chown/utimensat on a path, or on ofd when ofd != 0 (p NULL). */
+	/* chmod/chown/utimensat on a path, or on ofd when ofd != 0 (p NULL,
+	 * or a vfs_path carrying just mnt: needed once there are several
+	 * ramfs mounts). */
 	int (*setattr)(const struct vfs_path *p, vfs_ofd ofd, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
 	/* chdir: resolve a directory the caller may search; *out its node. */

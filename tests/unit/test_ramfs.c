@@ -2211,6 +2211,65 @@ static void group_fork(void)
 	tfs_close(&t);
 }
 
+/* fsck notices each kind of damage, and the repair undoes it. */
+static void damage(struct tfs *t, int kind, vfs_node f, vfs_node d)
+{
+	struct ramfs *fs = t->fs;
+
+	switch (kind) {
+	case 0: fs->hdr->free_pages--; break;
+	case 1: ramfs_bit_set(fs->bitmap, fs->exts[fs->nodes[f].ext].spage, false); break;
+	case 2: fs->nodes[f].nlink++; break;
+	case 3: memset(fs->buckets, 0, fs->hdr->nbuckets * sizeof(uint32_t)); break;
+	case 4: fs->nodes[d].entries++; break;
+	case 5: fs->nodes[f].opens += 2; break;
+	case 6: fs->nodes[f].pages++; break;
+	case 7: fs->hdr->tab[RAMFS_T_DIRENT].used++; break;
+	case 8: fs->nodes[d].first = 0; break;
+	case 9: fs->nodes[d].nlink = 7; break;
+	default: fs->hdr->tab[RAMFS_T_NODE].free = 9999; break;
+	}
+}
+
+static void group_fsck_damage(void)
+{
+	static char data[10000], back[10000];
+	struct tfs t;
+	struct stat st;
+	char msg[256];
+	vfs_node f, d;
+	vfs_ofd o;
+	struct tpath p;
+
+	printf("-- fsck catches damage, repair undoes it\n");
+	fill(data, sizeof(data), 5);
+	for (int kind = 0; kind <= 10; kind++) {
+		tfs_open(&t, 16 << 20);
+		r_mkdir(&t, "d");
+		r_create(&t, "d/a", data, sizeof(data));
+		r_create(&t, "d/b", "b", 1);
+		ramfs_ops.open(tp(&p, &t, 0, "d/a", 0), O_RDONLY, 0, &root_cred, &o);
+		r_pstat(&t, "d/a", &st);
+		f = (vfs_node)st.st_ino;
+		r_pstat(&t, "d", &st);
+		d = (vfs_node)st.st_ino;
+		damage(&t, kind, f, d);
+		check(ramfs_fsck(t.fs, msg, sizeof(msg)) == -EUCLEAN && msg[0],
+		      "damage %d found: %s", kind, msg);
+		ramfs_test_lock(t.fs);
+		ramfs_repair(t.fs);
+		ramfs_test_unlock(t.fs);
+		check(ramfs_fsck(t.fs, msg, sizeof(msg)) == 0, "damage %d repaired: %s", kind, msg);
+		check(r_slurp(&t, "d/a", back, sizeof(back)) == sizeof(data) &&
+		      memcmp(back, data, sizeof(data)) == 0, "damage %d: data intact", kind);
+		ramfs_ops.ofd_put(&t.m, o);
+		check(r_unlink(&t, "d/a") == 0 && r_unlink(&t, "d/b") == 0 && r_mkdir(&t, "d/c") == 0,
+		      "damage %d: the fs works on", kind);
+		tfs_fsck(&t, "after repair and more work");
+		tfs_close(&t);
+	}
+}
+
 /* A process dies holding the segment lock, with derived state damaged. */
 static void group_ownerdead(void)
 {
@@ -2284,6 +2343,7 @@ int main(int argc, char **argv)
 	group_growth();
 	group_attach();
 	group_fork();
+	group_fsck_damage();
 	group_ownerdead();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);

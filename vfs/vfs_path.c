@@ -161,6 +161,7 @@ static int make_path(struct target *t, struct vfs_path *p, unsigned vflags,
 	p->flags = vflags;
 	p->nlinks = nlinks;
 	p->escape = esc;
+	p->cred = &vfs.cred;
 	if (t->dirfd >= 0) {
 		vfs_ofd f = fd_ofd(t->dirfd);
 		if (!f)

@@ -186,7 +186,7 @@ static bool mergeable(const struct vad *a, const struct vad *b)
 	switch (a->kind) {
 	case VAD_ANON: return true;
 	case VAD_SHARED_ANON: return a->obj == b->obj;
-	case VAD_FILE: return a->fmap == b->fmap;
+	case VAD_FILE: return a->fmap == b->fmap && a->obj == b->obj;
 	default: return false;
 	}
 }

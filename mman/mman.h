@@ -151,6 +151,26 @@ uintptr_t mman_core_find_gap(size_t len);
 void mman_core_extend(struct vad *v, uintptr_t new_end);
 
 /* ---- wrapper (mman_wrap.c) ---- */
+/*
+ * Mappings of ramfs files are VAD_FILE VADs of the segment descriptor
+ * whose obj names the file's node (never 0).  Pages of such VADs that
+ * come and go inside one memory call are summed per node in a per-thread
+ * list; the vfs takes the list after the call (mman.lock released,
+ * lockfs still held) and unpins what was unmapped, which keeps the order
+ * lockfs -> ramfs segment -> mman.
+ */
+struct mman_pin_delta {
+	uint32_t obj;
+	long pages;
+};
+#define MMAN_PIN_DELTAS 64
+/* Obj for VAD_FILE VADs the calling thread creates next (0: host file). */
+extern __thread uint32_t mman_file_obj;
+/* Move the calling thread's deltas to out; returns their count, or -1 if
+ * some were lost (the caller then keeps every pin: over-counting is
+ * safe, under-counting is not). */
+int mman_take_pin_deltas(struct mman_pin_delta *out);
+
 int mman_wrap_fmap_get(int fd);             /* record index, or -errno */
 void mman_wrap_on_add(struct vad *v);       /* after a VAD joins the index */
 void mman_wrap_on_drop(struct vad *v);      /* before a VAD leaves it */
@@ -167,6 +187,14 @@ long mman_sys_mlock(const void *addr, size_t len, int op, unsigned int flags);
 long mman_sys_mincore(void *addr, size_t len, unsigned char *vec);
 /* Shim-owned memory carved from the arena (owner SHIM). */
 void *mman_shim_alloc(size_t len);
+/* A shared mapping of fd (from offset 0) as shim memory; NULL on failure. */
+void *mman_shim_map(int fd, size_t len);
+/* Does [a, a+len) touch a VAD_FILE VAD with a non-zero obj (a ramfs file)? */
+bool mman_range_has_obj(uintptr_t a, size_t len);
+/* A copy of the VAD containing a; false if none. */
+bool mman_vad_at(uintptr_t a, struct vad *copy);
+/* Call fn for every VAD_FILE VAD with a non-zero obj (pages of it). */
+void mman_for_each_obj(void (*fn)(uint32_t obj, size_t pages, void *arg), void *arg);
 
 enum { MMAN_MLOCK, MMAN_MLOCK2, MMAN_MUNLOCK };
 

@@ -228,6 +228,8 @@ static long mmap_arena(uintptr_t a, size_t alen, int prot, int flags, int fd,
 	} else if (tmpl.kind == VAD_SHARED_ANON) {
 		tmpl.offset = 0;
 		tmpl.obj = ++shared_objs;
+	} else {
+		tmpl.obj = mman_file_obj;   /* a ramfs node, or 0 */
 	}
 	uintptr_t e = a + alen;
 	if (!vads_avail(splits_needed(a, e) + 1) || mman_core_split_at(a) || mman_core_split_at(e))
@@ -903,21 +905,66 @@ long mman_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 
 void *mman_shim_alloc(size_t len)
 {
+	return mman_shim_map(-1, len);
+}
+
+void *mman_shim_map(int fd, size_t len)
+{
 	uintptr_t alen = pg_up(len);
 	if (!mman.ready || alen == 0)
 		return NULL;
+	int flags = fd < 0 ? MAP_PRIVATE | MAP_ANONYMOUS : MAP_SHARED;
 	lk_lock(&mman.lock);
-	uintptr_t a = mman_core_find_gap(alen);
+	/* The shim's own memory may go elsewhere: no "arena exhausted". */
+	uintptr_t a = vad_find_gap_low(&mman.ix, alen, mman.map_lo, mman.end);
 	void *r = NULL;
 	if (a && vads_avail(1) &&
 	    host_mmap((void *)a, alen, PROT_READ | PROT_WRITE,
-		      MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS, -1, 0) != MAP_FAILED) {
+		      MAP_FIXED | flags, fd, 0) != MAP_FAILED) {
 		struct vad t = { .kind = VAD_SHIM, .owner = MMAN_OWNER_SHIM,
 				 .prot = PROT_READ | PROT_WRITE,
-				 .flags = MAP_PRIVATE | MAP_ANONYMOUS, .fmap = -1 };
+				 .flags = (uint32_t)flags, .fmap = -1 };
 		mman_core_add(&t, a, a + alen);
 		r = (void *)a;
 	}
 	lk_unlock(&mman.lock);
 	return r;
+}
+
+bool mman_range_has_obj(uintptr_t a, size_t len)
+{
+	if (!mman.ready)
+		return false;
+	bool r = false;
+	lk_lock(&mman.lock);
+	for (struct vad *v = vad_find_next(&mman.ix, a); v && v->start < a + len; v = v->next)
+		if (v->kind == VAD_FILE && v->obj) {
+			r = true;
+			break;
+		}
+	lk_unlock(&mman.lock);
+	return r;
+}
+
+bool mman_vad_at(uintptr_t a, struct vad *copy)
+{
+	if (!mman.ready)
+		return false;
+	lk_lock(&mman.lock);
+	struct vad *v = vad_find(&mman.ix, a);
+	if (v)
+		*copy = *v;
+	lk_unlock(&mman.lock);
+	return v != NULL;
+}
+
+void mman_for_each_obj(void (*fn)(uint32_t obj, size_t pages, void *arg), void *arg)
+{
+	if (!mman.ready)
+		return;
+	lk_lock(&mman.lock);
+	for (struct vad *v = vad_find_next(&mman.ix, mman.map_lo); v; v = v->next)
+		if (v->kind == VAD_FILE && v->obj)
+			fn(v->obj, (v->end - v->start) >> MMAN_PAGE_SHIFT, arg);
+	lk_unlock(&mman.lock);
 }

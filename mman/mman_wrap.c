@@ -17,11 +17,14 @@
 #include <errno.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 int mman_wrap_fmap_get(int fd)
 {
 	struct stat st;
-	if (fstat(fd, &st) < 0)
+	/* the host's fstat, not the shim's wrapper: never the vfs under mman.lock */
+	if (syscall(SYS_fstat, fd, &st) < 0)
 		return -errno;
 	int free_slot = -1;
 	for (int i = 0; i < MMAN_MAX_FMAPS; i++) {
@@ -44,10 +47,43 @@ static size_t pages(uintptr_t s, uintptr_t e)
 	return (e - s) >> MMAN_PAGE_SHIFT;
 }
 
+/* Per thread, no lock: see mman.h. */
+__thread uint32_t mman_file_obj;
+static __thread struct mman_pin_delta pin_deltas[MMAN_PIN_DELTAS];
+static __thread int pin_ndeltas, pin_lost;
+
+static void pin_delta(const struct vad *v, long n)
+{
+	if (v->kind != VAD_FILE || !v->obj || !n)
+		return;
+	for (int i = 0; i < pin_ndeltas; i++)
+		if (pin_deltas[i].obj == v->obj) {
+			pin_deltas[i].pages += n;
+			return;
+		}
+	if (pin_ndeltas == MMAN_PIN_DELTAS) {
+		pin_lost = 1;
+		return;
+	}
+	pin_deltas[pin_ndeltas].obj = v->obj;
+	pin_deltas[pin_ndeltas++].pages = n;
+}
+
+int mman_take_pin_deltas(struct mman_pin_delta *out)
+{
+	int n = pin_ndeltas, lost = pin_lost;
+	for (int i = 0; i < n; i++)
+		out[i] = pin_deltas[i];
+	pin_ndeltas = 0;
+	pin_lost = 0;
+	return lost ? -1 : n;
+}
+
 void mman_wrap_on_add(struct vad *v)
 {
 	if (v->fmap >= 0)
 		mman.fmaps[v->fmap].npages += pages(v->start, v->end);
+	pin_delta(v, (long)pages(v->start, v->end));
 	if (vad_is_shared(v)) {
 		v->sprev = NULL;
 		v->snext = mman.shared;
@@ -61,6 +97,7 @@ void mman_wrap_on_drop(struct vad *v)
 {
 	if (v->fmap >= 0)
 		mman.fmaps[v->fmap].npages -= pages(v->start, v->end);
+	pin_delta(v, -(long)pages(v->start, v->end));
 	if (vad_is_shared(v)) {
 		if (v->sprev)
 			v->sprev->snext = v->snext;
@@ -78,4 +115,5 @@ void mman_wrap_on_resize(struct vad *v, uintptr_t old_s, uintptr_t old_e)
 		mman.fmaps[v->fmap].npages -= pages(old_s, old_e);
 		mman.fmaps[v->fmap].npages += pages(v->start, v->end);
 	}
+	pin_delta(v, (long)pages(v->start, v->end) - (long)pages(old_s, old_e));
 }

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <string.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -17,6 +18,10 @@
 #include "shim/options.h"
 #include "shim/real.h"
 #include "shim/shim.h"
+#include "vfs/vfs.h"
+
+/* The stdio wrappers' start-up (shim/wrap_stdio.c), when built in. */
+void shim_stdio_init(void) __attribute__((weak));
 
 static void apply_lock_config(void)
 {
@@ -25,6 +30,52 @@ static void apply_lock_config(void)
 	lk_config.stack_depth = shim_opt.stack_depth;
 	lk_config.exitcode = shim_opt.exitcode;
 	lk_config.halt_on_error = shim_opt.halt_on_error;
+	lk_config.json = shim_opt.report_json;
+	lk_config.lockstat = shim_opt.lockstat;
+	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.max_violations,
+		      shim_opt.lockstat_sites);
+}
+
+/* A suppressions file that cannot be used stops the program, like a bad option. */
+static void load_suppressions(void)
+{
+	int bad_line, r;
+
+	if (!shim_opt.suppressions[0])
+		return;
+	r = lk_suppressions_load(shim_opt.suppressions, &bad_line);
+	if (r == 0)
+		return;
+	if (bad_line)
+		shim_log("vadshim: option 'suppressions': %s line %d: expected lockorder:PATTERN (at most 128 lines)\n",
+			 shim_opt.suppressions, bad_line);
+	else
+		shim_log("vadshim: option 'suppressions': cannot read %s: %s\n",
+			 shim_opt.suppressions, r == -EFBIG ? "larger than 8 KiB" : strerrordesc_np(-r));
+	_exit(2);
+}
+
+static void lockstat_signal(int sig)
+{
+	(void)sig;
+	lk_lockstat_print_signal();
+}
+
+/*
+ * lockstat=1: SIGUSR2 prints the table, unless the program already
+ * handles (or ignores) SIGUSR2: its disposition is never replaced.
+ */
+static void install_lockstat_signal(void)
+{
+	struct sigaction old, sa;
+
+	if (!shim_opt.lockstat || sigaction(SIGUSR2, NULL, &old) != 0 || old.sa_handler != SIG_DFL)
+		return;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = lockstat_signal;
+	sa.sa_flags = SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR2, &sa, NULL);
 }
 
 /* A fork child writes its reports to its own log_path.PID. */
@@ -33,6 +84,7 @@ static void fork_child(void)
 	lk_fork_child();
 	if (shim_opt.log_path[0])
 		shim_log_open(shim_opt.log_path);
+	vfs_fork_child();
 }
 
 __attribute__((constructor(101))) void shim_init(void)
@@ -49,6 +101,8 @@ __attribute__((constructor(101))) void shim_init(void)
 	}
 	shim_log_open(shim_opt.log_path);
 	apply_lock_config();
+	load_suppressions();
+	install_lockstat_signal();
 	int r = mman_init(shim_opt.arena_size, shim_opt.max_vads);
 	if (r)
 		shim_log("==vadshim== cannot reserve the arena (arena_size=%zu, max_vads=%zu): %s; "
@@ -56,8 +110,13 @@ __attribute__((constructor(101))) void shim_init(void)
 			 shim_opt.arena_size, shim_opt.max_vads,
 			 r == -EINVAL ? "arena_size too small for its metadata (at least 1M)" :
 			 strerrordesc_np(-r));
+	/* Fork registrations go in hierarchy order: fdtable, lockfs (by
+	 * vfs_init), then mman. */
+	vfs_init();
 	lk_fork_register(&mman.lock);
 	pthread_atfork(lk_fork_prepare, lk_fork_parent, fork_child);
+	if (shim_stdio_init)
+		shim_stdio_init();
 }
 
 __attribute__((destructor)) static void shim_fini(void)

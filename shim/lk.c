@@ -1,13 +1,15 @@
 /*
  * lk: named locks (a futex word plus owner and depth for recursion), the
- * per-thread held-lock stack, the feed into the validator (lk_valid.c),
- * the reports, fork handling and the exit summary.
+ * per-thread held-lock stack, the feed into the validator (lk_valid.c)
+ * and into lockstat (lk_stat.c), fork handling and the exit hook.  The
+ * reports themselves are in lk_report.c.
  *
  * Lock order inside the runtime:
  *     any shim lock (the caller's)
  *       -> lk_graph_lock (bare futex word, LK_RANK_INTERNAL)
- * lk_graph_lock is taken only around short updates of lk_rt.classes and
- * lk_rt.fork, never across a call out, and is itself not validated.
+ * lk_graph_lock is taken only around short updates of lk_rt.classes,
+ * lk_rt.fork and inserts into the order graph (lk_valid_add_edges), never
+ * across a call out, and is itself not validated.
  *
  * Shared state:
  *  - lk_rt.classes[], lk_rt.nclasses, lk_rt.fork[], lk_rt.nfork: written
@@ -20,7 +22,13 @@
  *  - lk_config: written once at init, read-only after;
  *  - a lock's owner is atomic; word is changed by atomics only; depth is
  *    touched by the owner only;
- *  - lk_self: the thread's own held stack, thread-local, no lock.
+ *  - lk_self, lk_entry_pc: the thread's own, thread-local, no lock.
+ *
+ * The fast path of an acquisition whose order is already known: the
+ * owner check, the rank rule over the held list, one lock-free edge-hash
+ * probe per held lock, the futex compare-and-swap, and a push of {lock,
+ * caller PC, entry PC} on the held list.  A stack is unwound only for a
+ * new edge, a report, or with held_stacks=1.
  *
  * Nothing here allocates or uses stdio: lk_lock may be called from inside
  * the allocator's paths.  Reports symbolize through libdw, which does
@@ -29,13 +37,16 @@
 #include "shim/lk.h"
 
 #include <errno.h>
+#include <link.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/lk_report.h"
 #include "shim/lk_stack.h"
+#include "shim/lk_stat.h"
 #include "shim/lk_valid.h"
 #include "shim/log.h"
 
@@ -47,8 +58,24 @@
 #endif
 #endif
 
-#ifdef LK_TSAN
 #include <sanitizer/tsan_interface.h>
+
+#ifdef LK_TSAN
+#define LK_TSAN_ON 1
+#else
+/*
+ * A program built with -fsanitize=thread may run with this (uninstrumented)
+ * shim preloaded.  Its TSan runtime then defines these entry points, and
+ * the shim's locks must be mutexes to it as well: otherwise the shim's
+ * memset/memcpy of its own tables (which TSan intercepts) look like races
+ * between the threads the locks serialize.  Weak, so null without TSan.
+ */
+#pragma weak __tsan_mutex_create
+#pragma weak __tsan_mutex_pre_lock
+#pragma weak __tsan_mutex_post_lock
+#pragma weak __tsan_mutex_pre_unlock
+#pragma weak __tsan_mutex_post_unlock
+#define LK_TSAN_ON (__tsan_mutex_pre_lock != NULL)
 #endif
 
 #define LK_FORK_MAX 64
@@ -57,11 +84,29 @@
 
 struct lk_config lk_config = {
 	.lockdep = 1,
-	.held_stacks = 1,
+	.held_stacks = 0,
 	.stack_depth = 16,
 	.exitcode = 66,
 	.halt_on_error = 0,
+	.json = 0,
+	.lockstat = 0,
 };
+
+__thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
+
+/*
+ * The shim's own code, for finding the program's call into the shim when
+ * no wrapper set lk_entry_pc: lo..hi covers the executable segments of
+ * the shared object that contains this file (set by a constructor below,
+ * or by tests).  0..0 (a program that links the core itself) disables
+ * the walk.  Written once before threads use it; read with relaxed
+ * atomics.
+ */
+static struct {
+	uintptr_t lo, hi;
+} lk_text;
+
+#define LK_ENTRY_WALK_MAX 24    /* shim frames between a wrapper and lk_lock, at most */
 
 /* Per thread; its address is the owner id of the locks the thread holds. */
 struct lk_thread {
@@ -76,12 +121,13 @@ static __thread struct lk_thread lk_self __attribute__((tls_model("initial-exec"
 static struct {
 	uint32_t graph_lock;                    /* lk_graph_lock: bare futex word */
 	uint32_t nclasses;                      /* ids 1..nclasses are in use */
-	struct lk_class *classes[LK_MAX_CLASSES];
+	struct lk_class *classes[LK_CLASSES_HARD + 1];
 	unsigned nfork;
 	struct lk_lock *fork[LK_FORK_MAX];
 	unsigned fork_taken;                    /* prepare went through fork[0..fork_taken) */
 	uint64_t fork_skip;                     /* bit i: fork[i] not taken by prepare */
-	int classes_full_said, fork_full_said, overflow_said, exited;
+	int classes_full_said, fork_full_said, overflow_said, graph_full_said;
+	int viol_full_said, exited;
 } lk_rt;
 
 /* ---- the futex word ---- */
@@ -139,33 +185,42 @@ static inline void lk_word_unlock(uint32_t *w, bool pshared)
 
 /* ---- ThreadSanitizer: the futex lock is a mutex ---- */
 
-#ifdef LK_TSAN
 static unsigned lk_tsan_kind(const struct lk_lock *l)
 {
 	return l->cls->recursive ? __tsan_mutex_write_reentrant : 0;
 }
-#define lk_tsan_create(l) __tsan_mutex_create((l), lk_tsan_kind(l))
-#define lk_tsan_pre_lock(l, f) __tsan_mutex_pre_lock((l), lk_tsan_kind(l) | (f))
-#define lk_tsan_post_lock(l, f) __tsan_mutex_post_lock((l), lk_tsan_kind(l) | (f), 0)
-#define lk_tsan_pre_unlock(l) __tsan_mutex_pre_unlock((l), 0)
-#define lk_tsan_post_unlock(l) __tsan_mutex_post_unlock((l), 0)
+#define LK_TSAN_DO(x) do { if (LK_TSAN_ON) { x; } } while (0)
+#define lk_tsan_create(l) LK_TSAN_DO(__tsan_mutex_create((l), lk_tsan_kind(l)))
+#define lk_tsan_pre_lock(l, f) LK_TSAN_DO(__tsan_mutex_pre_lock((l), lk_tsan_kind(l) | (f)))
+#define lk_tsan_post_lock(l, f) LK_TSAN_DO(__tsan_mutex_post_lock((l), lk_tsan_kind(l) | (f), 0))
+#define lk_tsan_pre_unlock(l) LK_TSAN_DO(__tsan_mutex_pre_unlock((l), 0))
+#define lk_tsan_post_unlock(l) LK_TSAN_DO(__tsan_mutex_post_unlock((l), 0))
 #define LK_TSAN_TRY __tsan_mutex_try_lock
 #define LK_TSAN_TRY_FAILED (__tsan_mutex_try_lock | __tsan_mutex_try_lock_failed)
-#else
-#define LK_TSAN_TRY 0
-#define LK_TSAN_TRY_FAILED 0
-#define lk_tsan_create(l) ((void)(l))
-#define lk_tsan_pre_lock(l, f) ((void)(l))
-#define lk_tsan_post_lock(l, f) ((void)(l))
-#define lk_tsan_pre_unlock(l) ((void)(l))
-#define lk_tsan_post_unlock(l) ((void)(l))
-#endif
 
 /* ---- classes ---- */
 
 static struct lk_class *lk_class_of(uint16_t id)
 {
-	return id ? lk_rt.classes[id] : NULL;
+	return id && id <= lk_nclasses() ? lk_rt.classes[id] : NULL;
+}
+
+struct lk_class *lk_class_by_id(uint16_t id)
+{
+	return lk_class_of(id);
+}
+
+unsigned lk_nclasses(void)
+{
+	return __atomic_load_n(&lk_rt.nclasses, __ATOMIC_ACQUIRE);
+}
+
+void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations,
+		   unsigned lockstat_sites)
+{
+	lk_valid_set_limits(max_classes, max_edges, max_violations);
+	if (lockstat_sites)
+		lk_stat_set_limit(lockstat_sites);
 }
 
 static uint16_t lk_class_register(struct lk_class *c)
@@ -174,7 +229,7 @@ static uint16_t lk_class_register(struct lk_class *c)
 
 	lk_word_lock(&lk_rt.graph_lock, false);
 	id = __atomic_load_n(&c->id, __ATOMIC_RELAXED);
-	if (!id && lk_rt.nclasses + 1 < LK_MAX_CLASSES) {
+	if (!id && lk_rt.nclasses < lk_valid_max_classes()) {
 		id = (uint16_t)(lk_rt.nclasses + 1);
 		lk_rt.classes[id] = c;
 		__atomic_store_n(&lk_rt.nclasses, id, __ATOMIC_RELEASE);
@@ -182,8 +237,8 @@ static uint16_t lk_class_register(struct lk_class *c)
 	}
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	if (!id && !__atomic_exchange_n(&lk_rt.classes_full_said, 1, __ATOMIC_RELAXED))
-		shim_log("==vadshim== more than %d lock classes: class \"%s\" and later ones are not checked\n",
-			 LK_MAX_CLASSES - 1, c->name);
+		shim_log("==vadshim== more than %u lock classes: class \"%s\" and later ones are not checked; raise max_classes=\n",
+			 lk_valid_max_classes(), c->name);
 	return id;
 }
 
@@ -201,11 +256,9 @@ static inline void *lk_owner(const struct lk_lock *l)
 	return atomic_load_explicit(&l->owner, memory_order_relaxed);
 }
 
-static void lk_push(struct lk_thread *t, struct lk_lock *l, uintptr_t pc,
-		    uint32_t stack, uint16_t flags)
+static void lk_push(struct lk_thread *t, struct lk_lock *l, uint16_t id, uintptr_t pc,
+		    uintptr_t entry, uint32_t stack, uint16_t flags, uint64_t t_acq, uint32_t site)
 {
-	uint16_t id = lk_class_id(l->cls);
-
 	if (t->nheld == LK_MAX_HELD) {
 		if (!t->overflow++ && !__atomic_exchange_n(&lk_rt.overflow_said, 1, __ATOMIC_RELAXED))
 			shim_log("==vadshim== thread %d holds more than %d locks: further ones are not checked\n",
@@ -213,7 +266,8 @@ static void lk_push(struct lk_thread *t, struct lk_lock *l, uintptr_t pc,
 		return;
 	}
 	t->held[t->nheld] = (struct lk_held){
-		.lock = l, .pc = pc, .stack = stack, .cls = id, .flags = flags,
+		.lock = l, .pc = pc, .entry_pc = entry, .t_acq = t_acq,
+		.stack = stack, .site = site, .cls = id, .flags = flags,
 		.rank = id ? l->cls->rank : LK_RANK_NONE,
 	};
 	atomic_signal_fence(memory_order_seq_cst);     /* entry before count */
@@ -226,6 +280,9 @@ static void lk_pop(struct lk_thread *t, const struct lk_lock *l)
 	for (unsigned i = t->nheld; i-- > 0;) {
 		if (t->held[i].lock != l)
 			continue;
+		if (t->held[i].t_acq)
+			lk_stat_released(t->held[i].site, t->held[i].cls,
+					 lk_stat_now() - t->held[i].t_acq);
 		memmove(&t->held[i], &t->held[i + 1], (t->nheld - i - 1) * sizeof(t->held[0]));
 		t->nheld--;
 		return;
@@ -234,174 +291,23 @@ static void lk_pop(struct lk_thread *t, const struct lk_lock *l)
 		t->overflow--;
 }
 
-static const struct lk_held *lk_find_held(const struct lk_thread *t, const struct lk_lock *l)
-{
-	for (unsigned i = t->nheld; i-- > 0;)
-		if (t->held[i].lock == l)
-			return &t->held[i];
-	return NULL;
-}
-
-/* ---- reports ---- */
-
 static int lk_tid(void)
 {
 	return (int)syscall(SYS_gettid);
 }
 
-static const char *lk_name(const struct lk_lock *l)
+static struct lk_held_view lk_view(const struct lk_thread *t)
 {
-	return l->name ? l->name : l->cls->name;
+	return (struct lk_held_view){ .held = t->held, .nheld = t->nheld,
+				      .overflow = t->overflow };
 }
 
-static void lk_put_lock(struct shim_logbuf *b, const char *what, const struct lk_lock *l,
-			const char *tail)
-{
-	if (l->cls->rank == LK_RANK_NONE)
-		shim_logbuf_printf(b, "  %s\"%s\" (class %s, unranked)%s\n", what, lk_name(l),
-				   l->cls->name, tail);
-	else
-		shim_logbuf_printf(b, "  %s\"%s\" (class %s, rank %d)%s\n", what, lk_name(l),
-				   l->cls->name, l->cls->rank, tail);
-}
-
-/* The frames of stack, or pc alone when no stack was captured. */
-static void lk_put_stack(struct shim_logbuf *b, struct lk_sym *sym, uint32_t stack,
-			 uintptr_t pc)
-{
-	const uintptr_t *pcs;
-	unsigned n = lk_stack_get(stack, &pcs);
-	char line[512];
-
-	if (n == 0) {
-		pcs = &pc;
-		n = 1;
-	}
-	for (unsigned i = 0; i < n; i++) {
-		lk_sym_format(sym, pcs[i], line, sizeof(line));
-		shim_logbuf_printf(b, "    #%u 0x%012lx %s\n", i, (unsigned long)pcs[i], line);
-	}
-	if (stack == 0)
-		shim_logbuf_printf(b, "    (caller only: no stack was captured, see held_stacks)\n");
-}
-
-static void lk_put_held_entry(struct shim_logbuf *b, struct lk_sym *sym,
-			      const struct lk_held *h, const char *what)
-{
-	lk_put_lock(b, what, h->lock,
-		    h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
-	lk_put_stack(b, sym, h->stack, h->pc);
-}
-
-static void lk_put_held_list(struct shim_logbuf *b, const struct lk_thread *t)
-{
-	shim_logbuf_printf(b, "  locks held by this thread (%u):", t->nheld + t->overflow);
-	for (unsigned i = 0; i < t->nheld; i++)
-		shim_logbuf_printf(b, "%s %s", i ? "," : "", lk_name(t->held[i].lock));
-	if (t->overflow)
-		shim_logbuf_printf(b, ", and %u not recorded", t->overflow);
-	shim_logbuf_printf(b, "\n");
-}
-
-/* The known ranked classes from rank lo to rank hi, in order. */
-static void lk_put_hierarchy(struct shim_logbuf *b, int lo, int hi)
-{
-	unsigned n = __atomic_load_n(&lk_rt.nclasses, __ATOMIC_ACQUIRE), k = 0;
-	struct lk_class *c[LK_MAX_CLASSES];
-
-	for (unsigned id = 1; id <= n; id++) {
-		struct lk_class *x = lk_rt.classes[id];
-		unsigned j;
-
-		if (x->rank == LK_RANK_NONE || x->rank < lo || x->rank > hi)
-			continue;
-		for (j = k++; j > 0 && c[j - 1]->rank > x->rank; j--)
-			c[j] = c[j - 1];
-		c[j] = x;
-	}
-	shim_logbuf_printf(b, "  hierarchy:");
-	for (unsigned i = 0; i < k; i++)
-		shim_logbuf_printf(b, "%s %s", i ? " ->" : "", c[i]->name);
-	shim_logbuf_printf(b, " (a lock may only be taken below the locks held)\n");
-}
-
-static void lk_halt_if_asked(void)
+void lk_halt_if_asked(void)
 {
 	if (lk_config.halt_on_error) {
 		lk_atexit();
 		_exit(lk_config.exitcode);
 	}
-}
-
-static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
-{
-	shim_logbuf_printf(b, "==vadshim== end of report\n");
-	shim_logbuf_flush(b);
-	lk_sym_close(sym);
-	lk_halt_if_asked();
-}
-
-static void lk_report_order(const struct lk_thread *t, const struct lk_lock *l,
-			    uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
-{
-	struct shim_logbuf b = { .len = 0 };
-	struct lk_sym sym;
-	int hi = l->cls->rank;
-
-	lk_sym_open(&sym);
-	shim_logbuf_printf(&b, "==vadshim== WARNING: lock-order violation (rank) in thread %d\n",
-			   lk_tid());
-	lk_put_lock(&b, "acquiring ", l, " at:");
-	lk_put_stack(&b, &sym, stack, pc);
-	for (unsigned i = 0; i < v->nnew; i++) {
-		const struct lk_held *h = &t->held[v->c[i].held];
-
-		lk_put_held_entry(&b, &sym, h, "while holding ");
-		if (h->rank > hi)
-			hi = h->rank;
-	}
-	lk_put_held_list(&b, t);
-	lk_put_hierarchy(&b, l->cls->rank, hi);
-	lk_report_end(&b, &sym);
-}
-
-static void lk_report_recursive(const struct lk_thread *t, const struct lk_lock *l,
-				uint32_t stack, uintptr_t pc)
-{
-	struct shim_logbuf b = { .len = 0 };
-	const struct lk_held *h = lk_find_held(t, l);
-	struct lk_sym sym;
-
-	lk_sym_open(&sym);
-	shim_logbuf_printf(&b, "==vadshim== WARNING: recursive locking (self-deadlock) in thread %d\n",
-			   lk_tid());
-	lk_put_lock(&b, "acquiring ", l, " at:");
-	lk_put_stack(&b, &sym, stack, pc);
-	if (h)
-		lk_put_held_entry(&b, &sym, h, "which this thread already holds: ");
-	else
-		lk_put_lock(&b, "which this thread already holds: ", l, " (not recorded)");
-	shim_logbuf_printf(&b, "  class %s is not recursive: this thread will wait for itself\n",
-			   l->cls->name);
-	lk_put_held_list(&b, t);
-	lk_report_end(&b, &sym);
-}
-
-static void lk_report_bad_unlock(const struct lk_lock *l, uintptr_t pc)
-{
-	struct shim_logbuf b = { .len = 0 };
-	struct lk_sym sym;
-	char where[512];
-
-	lk_sym_open(&sym);
-	lk_sym_format(&sym, pc, where, sizeof(where));
-	shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (class %s) not held by thread %d (%s) at 0x%lx %s\n",
-			   lk_name(l), l->cls->name, lk_tid(),
-			   lk_owner(l) ? "another thread holds it" : "it is not locked",
-			   (unsigned long)pc, where);
-	shim_logbuf_flush(&b);
-	lk_sym_close(&sym);
-	lk_halt_if_asked();
 }
 
 /* ---- validation feed ---- */
@@ -415,55 +321,202 @@ static uint32_t lk_capture(uintptr_t pc)
 	return stack;
 }
 
-/* Before a blocking acquisition of l (not held by t): returns the stack id to record. */
-static uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
+static void lk_violations_full(void)
 {
-	uint16_t id = lk_class_id(l->cls);
-	uint32_t stack = 0;
+	if (!__atomic_exchange_n(&lk_rt.viol_full_said, 1, __ATOMIC_RELAXED))
+		shim_log("==vadshim== more than %u distinct lock violations: new ones are counted in the summary, not reported; raise max_violations=\n",
+			 lk_valid_max_violations());
+}
+
+/* A violation the runtime found itself: true to report it (first sight). */
+static bool lk_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+{
+	if (lk_valid_note(kind, held_cls, cls))
+		return true;
+	if (!lk_valid_occurrences(kind, held_cls, cls))
+		lk_violations_full();
+	return false;
+}
+
+static void lk_graph_full(void)
+{
+	if (!__atomic_exchange_n(&lk_rt.graph_full_said, 1, __ATOMIC_RELAXED))
+		shim_log("==vadshim== lock order graph full (%u edges): new orders are not checked; raise max_edges=\n",
+			 lk_valid_max_edges());
+}
+
+/*
+ * The slow path of a check: a new order or a new violation.  Captures
+ * the acquisition stack (once), inserts the new edges under
+ * lk_graph_lock, and reports.  Returns the stack id.
+ */
+static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, struct lk_lock *l,
+							uint16_t id, uintptr_t pc, uintptr_t entry,
+							struct lk_verdict *v)
+{
+	int saved = errno;
+	uint32_t stack;
+
+	t->in_runtime = 1;
+	stack = lk_capture(pc);
+	if (v->missing) {
+		struct lk_edge_src src = { .stack = stack, .pc = pc, .tid = lk_tid() };
+
+		lk_word_lock(&lk_rt.graph_lock, false);
+		lk_valid_add_edges(t->held, t->nheld, id, l->cls->rank, &src, v);
+		lk_word_unlock(&lk_rt.graph_lock, false);
+	}
+	if (v->full)
+		lk_graph_full();
+	if (v->lost)
+		lk_violations_full();
+	if (v->nnew) {
+		struct lk_held_view hv = lk_view(t);
+
+		lk_report_order(&hv, l, stack, pc, entry, v);
+	}
+	t->in_runtime = 0;
+	errno = saved;
+	return stack;
+}
+
+/* Before a blocking acquisition of l (not held by t): returns the stack id to record. */
+static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t id,
+				uintptr_t pc, uintptr_t entry)
+{
 	struct lk_verdict v;
 
 	if (!id)
 		return 0;
+	if (t->nheld == 0 && !lk_config.held_stacks)
+		return 0;       /* nothing held: no order, no rank to check */
+	lk_valid_before_acquire(t->held, t->nheld, id, l->cls->rank, &v);
+	if (v.missing || v.nnew)
+		return lk_check_slow(t, l, id, pc, entry, &v);
+	if (v.full)
+		lk_graph_full();
+	if (v.lost)
+		lk_violations_full();
+	if (!lk_config.held_stacks)
+		return 0;
 	t->in_runtime = 1;
-	if (lk_config.held_stacks)
-		stack = lk_capture(pc);
-	if (lk_valid_before_acquire(t->held, t->nheld, id, l->cls->rank, stack, &v)) {
-		int saved = errno;
-
-		if (!stack)
-			stack = lk_capture(pc);
-		lk_report_order(t, l, stack, pc, &v);
-		errno = saved;
-	}
+	uint32_t stack = lk_capture(pc);
 	t->in_runtime = 0;
 	return stack;
 }
 
 /* l is held by t and its class is not recursive: t is about to wait for itself. */
-static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
+static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc, uintptr_t entry)
 {
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_valid_note(LK_VIOL_RECURSIVE, id, id))
+	if (!id || t->in_runtime || !lk_note(LK_VIOL_RECURSIVE, id, id))
 		return;
 	t->in_runtime = 1;
-	lk_report_recursive(t, l, lk_capture(pc), pc);
+	struct lk_held_view hv = lk_view(t);
+	lk_report_recursive(&hv, l, lk_capture(pc), pc, entry);
 	t->in_runtime = 0;
 	errno = saved;
 }
 
-static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc)
+static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc,
+			    uintptr_t entry)
 {
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_valid_note(LK_VIOL_BAD_UNLOCK, 0, id))
+	if (!id || t->in_runtime || !lk_note(LK_VIOL_BAD_UNLOCK, 0, id))
 		return;
 	t->in_runtime = 1;
-	lk_report_bad_unlock(l, pc);
+	lk_report_bad_unlock(l, pc, entry);
 	t->in_runtime = 0;
 	errno = saved;
+}
+
+/* ---- the program's call into the shim ---- */
+
+void lk_set_entry_text(uintptr_t lo, uintptr_t hi)
+{
+	__atomic_store_n(&lk_text.lo, lo, __ATOMIC_RELAXED);
+	__atomic_store_n(&lk_text.hi, hi, __ATOMIC_RELAXED);
+}
+
+/*
+ * lk_entry_pc if a wrapper set it; else walk the frame-pointer chain from
+ * the public entry (lk_lock, always inlined into it) while the return
+ * addresses stay inside the shim's text: the first one outside is the
+ * program's call.  Only frames of the shim's own code are dereferenced,
+ * and the shim is built with frame pointers, so the walk never reads a
+ * foreign frame; it gives up (0) on a chain that does not grow upwards.
+ */
+static inline __attribute__((always_inline)) uintptr_t lk_entry_here(void)
+{
+	uintptr_t lo, hi;
+	const uintptr_t *fp;
+
+	if (lk_entry_pc)
+		return lk_entry_pc;
+	hi = __atomic_load_n(&lk_text.hi, __ATOMIC_RELAXED);
+	if (!hi)
+		return 0;
+	lo = __atomic_load_n(&lk_text.lo, __ATOMIC_RELAXED);
+	fp = __builtin_frame_address(0);
+	for (int i = 0; i < LK_ENTRY_WALK_MAX; i++) {
+		uintptr_t ret = fp[1];
+		const uintptr_t *next;
+
+		if (ret < lo || ret >= hi)
+			return ret;
+		next = (const uintptr_t *)fp[0];
+		if (next <= fp || (uintptr_t)next - (uintptr_t)fp > (1u << 20) ||
+		    ((uintptr_t)next & 7))
+			return 0;
+		fp = next;
+	}
+	return 0;
+}
+
+struct lk_text_find {
+	uintptr_t addr, lo, hi;
+};
+
+static int lk_text_visit(struct dl_phdr_info *info, size_t size, void *arg)
+{
+	struct lk_text_find *f = arg;
+	uintptr_t lo = UINTPTR_MAX, hi = 0;
+	bool mine = false;
+
+	(void)size;
+	for (int i = 0; i < info->dlpi_phnum; i++) {
+		const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+		uintptr_t a = info->dlpi_addr + ph->p_vaddr;
+
+		if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+			continue;
+		if (a < lo)
+			lo = a;
+		if (a + ph->p_memsz > hi)
+			hi = a + ph->p_memsz;
+		mine |= f->addr >= a && f->addr < a + ph->p_memsz;
+	}
+	if (!mine)
+		return 0;
+	/* the main program links the core itself: its own code is not "the shim" */
+	if (info->dlpi_name && info->dlpi_name[0]) {
+		f->lo = lo;
+		f->hi = hi;
+	}
+	return 1;
+}
+
+__attribute__((constructor)) static void lk_entry_text_detect(void)
+{
+	struct lk_text_find f = { .addr = (uintptr_t)&lk_lock };
+
+	dl_iterate_phdr(lk_text_visit, &f);
+	if (f.hi)
+		lk_set_entry_text(f.lo, f.hi);
 }
 
 /* ---- the lock ---- */
@@ -474,28 +527,55 @@ void lk_init(struct lk_lock *l, struct lk_class *cls, const char *name)
 	lk_tsan_create(l);
 }
 
-static inline void lk_take(struct lk_thread *t, struct lk_lock *l)
+/*
+ * Take the futex word (blocking) and make t the owner at depth rec.  With
+ * lockstat, contention is detected by trying first (as mutrace does) and
+ * the wait is timed; the acquisition is recorded against its site.
+ */
+static inline void lk_take(struct lk_thread *t, struct lk_lock *l, uint16_t id,
+			   uintptr_t pc, uintptr_t entry, uint32_t stack, unsigned rec)
 {
+	uint64_t t_acq = 0;
+	uint32_t site = 0;
+
 	lk_tsan_pre_lock(l, 0);
-	lk_word_lock(&l->word, l->cls->pshared);
+	if (lk_config.lockstat && id && !t->in_runtime) {
+		uint64_t t0 = lk_stat_now();
+		bool contended = !lk_word_trylock(&l->word);
+
+		if (contended)
+			lk_word_lock_slow(&l->word, l->cls->pshared);
+		t_acq = contended ? lk_stat_now() : t0;
+		site = lk_stat_site(pc, id);
+		lk_stat_acquired(site, id, contended, t_acq - t0);
+		t_acq |= 1;     /* never 0: 0 means "not timed" */
+	} else {
+		lk_word_lock(&l->word, l->cls->pshared);
+		if (lk_config.json && id)
+			lk_stat_acquired(0, id, false, 0);
+	}
 	atomic_store_explicit(&l->owner, t, memory_order_relaxed);
-	l->depth = 1;
-	lk_tsan_post_lock(l, 0);
+	l->depth = rec;
+	if (rec > 1)
+		LK_TSAN_DO(__tsan_mutex_post_lock(l, lk_tsan_kind(l) | __tsan_mutex_recursive_lock,
+						  (int)rec));
+	else
+		lk_tsan_post_lock(l, 0);
+	lk_push(t, l, id, pc, entry, stack, 0, t_acq, site);
 }
 
 static inline void lk_reenter(struct lk_lock *l, unsigned tsan_flags)
 {
-	(void)tsan_flags;
 	lk_tsan_pre_lock(l, tsan_flags);
 	l->depth++;
 	lk_tsan_post_lock(l, tsan_flags);
 }
 
-void lk_lock(struct lk_lock *l)
+static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, uintptr_t entry, unsigned rec)
 {
 	struct lk_thread *t = &lk_self;
-	uintptr_t pc = LK_RET_ADDR();
 	uint32_t stack = 0;
+	uint16_t id;
 
 	if (lk_owner(l) == t) {
 		if (l->cls->recursive) {
@@ -503,19 +583,28 @@ void lk_lock(struct lk_lock *l)
 			return;
 		}
 		if (lk_config.lockdep)
-			lk_check_self(t, l, pc);
+			lk_check_self(t, l, pc, entry);
 	} else if (lk_config.lockdep && !t->in_runtime) {
-		stack = lk_check(t, l, pc);
+		id = lk_class_id(l->cls);
+		stack = lk_check(t, l, id, pc, entry);
+		lk_take(t, l, id, pc, entry, stack, rec);
+		return;
 	}
-	lk_take(t, l);
-	lk_push(t, l, pc, stack, 0);
+	lk_take(t, l, lk_class_id(l->cls), pc, entry, stack, rec);
+}
+
+void lk_lock(struct lk_lock *l)
+{
+	lk_lock_at(l, LK_RET_ADDR(), lk_entry_here(), 1);
 }
 
 bool lk_trylock(struct lk_lock *l)
 {
 	struct lk_thread *t = &lk_self;
 	uintptr_t pc = LK_RET_ADDR();
-	uint32_t stack = 0;
+	uint32_t stack = 0, site = 0;
+	uint64_t t_acq = 0;
+	uint16_t id;
 
 	if (lk_owner(l) == t) {
 		if (!l->cls->recursive)
@@ -531,13 +620,29 @@ bool lk_trylock(struct lk_lock *l)
 	atomic_store_explicit(&l->owner, t, memory_order_relaxed);
 	l->depth = 1;
 	lk_tsan_post_lock(l, LK_TSAN_TRY);
+	id = lk_class_id(l->cls);
 	if (lk_config.lockdep && lk_config.held_stacks && !t->in_runtime) {
 		t->in_runtime = 1;
 		stack = lk_capture(pc);
 		t->in_runtime = 0;
 	}
-	lk_push(t, l, pc, stack, LK_HELD_TRY);
+	if (lk_config.lockstat && id && !t->in_runtime) {
+		t_acq = lk_stat_now() | 1;
+		site = lk_stat_site(pc, id);
+		lk_stat_acquired(site, id, false, 0);
+	} else if (lk_config.json && id) {
+		lk_stat_acquired(0, id, false, 0);
+	}
+	lk_push(t, l, id, pc, lk_entry_here(), stack, LK_HELD_TRY, t_acq, site);
 	return true;
+}
+
+/* Release l completely; the caller owns it. */
+static inline void lk_release(struct lk_thread *t, struct lk_lock *l)
+{
+	lk_pop(t, l);
+	atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
+	lk_word_unlock(&l->word, l->cls->pshared);
 }
 
 void lk_unlock(struct lk_lock *l)
@@ -546,16 +651,37 @@ void lk_unlock(struct lk_lock *l)
 
 	if (lk_owner(l) != t) {
 		if (lk_config.lockdep)
-			lk_check_unlock(t, l, LK_RET_ADDR());
+			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
 		return;
 	}
 	lk_tsan_pre_unlock(l);
-	if (--l->depth == 0) {
-		lk_pop(t, l);
-		atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
-		lk_word_unlock(&l->word, l->cls->pshared);
-	}
+	if (--l->depth == 0)
+		lk_release(t, l);
 	lk_tsan_post_unlock(l);
+}
+
+unsigned lk_unlock_for_wait(struct lk_lock *l)
+{
+	struct lk_thread *t = &lk_self;
+	unsigned depth;
+
+	if (lk_owner(l) != t) {
+		if (lk_config.lockdep)
+			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
+		return 0;
+	}
+	depth = l->depth;
+	LK_TSAN_DO(__tsan_mutex_pre_unlock(l, __tsan_mutex_recursive_unlock));
+	l->depth = 0;
+	lk_release(t, l);
+	LK_TSAN_DO(__tsan_mutex_post_unlock(l, __tsan_mutex_recursive_unlock));
+	return depth;
+}
+
+void lk_relock_after_wait(struct lk_lock *l, unsigned depth)
+{
+	if (depth)
+		lk_lock_at(l, LK_RET_ADDR(), lk_entry_here(), depth);
 }
 
 bool lk_held(const struct lk_lock *l)
@@ -586,7 +712,7 @@ out:
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	if (full && !__atomic_exchange_n(&lk_rt.fork_full_said, 1, __ATOMIC_RELAXED))
 		shim_log("==vadshim== more than %d locks registered for fork: \"%s\" is not taken across fork\n",
-			 LK_FORK_MAX, lk_name(l));
+			 LK_FORK_MAX, l->name ? l->name : l->cls->name);
 }
 
 /*
@@ -653,58 +779,15 @@ void lk_fork_child(void)
 
 unsigned lk_violation_count(void)
 {
-	return lk_valid_distinct();
-}
-
-struct lk_summary {
-	struct shim_logbuf *b;      /* NULL: count occurrences only */
-	unsigned occurrences, listed;
-};
-
-/* "rank mman -> fdtable x6", "recursive locking of m x1" */
-static void lk_summary_visit(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls,
-			     unsigned occurrences, void *arg)
-{
-	struct lk_summary *s = arg;
-	const struct lk_class *h = lk_class_of(held_cls), *c = lk_class_of(cls);
-	const char *sep = s->listed++ ? "," : "";
-
-	if (!s->b)
-		s->occurrences += occurrences;
-	else if (kind == LK_VIOL_RANK && h && c)
-		shim_logbuf_printf(s->b, "%s %s %s -> %s x%u", sep, lk_valid_kind_name(kind),
-				   h->name, c->name, occurrences);
-	else
-		shim_logbuf_printf(s->b, "%s %s of %s x%u", sep, lk_valid_kind_name(kind),
-				   c ? c->name : "?", occurrences);
-}
-
-static void lk_print_summary(unsigned distinct)
-{
-	struct shim_logbuf b = { .len = 0 };
-	struct lk_summary s = { .b = NULL };
-
-	lk_valid_foreach(lk_summary_visit, &s);
-	shim_logbuf_printf(&b, "==vadshim== SUMMARY: %u distinct lock violation%s (%u occurrences):",
-			   distinct, distinct == 1 ? "" : "s", s.occurrences);
-	s.b = &b;
-	s.listed = 0;
-	lk_valid_foreach(lk_summary_visit, &s);
-	if (lk_valid_lost())
-		shim_logbuf_printf(&b, "; %u more not recorded (table full)", lk_valid_lost());
-	shim_logbuf_printf(&b, "\n");
-	shim_logbuf_flush(&b);
+	return lk_valid_distinct() - lk_valid_suppressed();
 }
 
 void lk_atexit(void)
 {
-	unsigned distinct = lk_valid_distinct();
-
 	if (__atomic_exchange_n(&lk_rt.exited, 1, __ATOMIC_RELAXED))
 		return;
-	if (!distinct && !lk_valid_lost())
-		return;
-	lk_print_summary(distinct);
-	if (lk_config.exitcode)
+	lk_self.in_runtime = 1;
+	if (lk_report_exit() && lk_config.exitcode)
 		_exit(lk_config.exitcode);
+	lk_self.in_runtime = 0;
 }

@@ -18,12 +18,19 @@
  * the shim's subsystems: it sees class ids, ranks and stack ids only.  This
  * file is the seam between the two (compare compiler-rt's DDetector).
  *
+ * Unranked classes (LK_RANK_NONE) are checked by the observed-order
+ * graph instead: every blocking acquisition adds the edges held -> new
+ * (class level) the first time they are seen, with the stack that first
+ * took them, and an edge that closes a cycle of any length is reported.
+ * The order already seen costs a lock-free hash probe per held lock: no
+ * global lock, no unwind.
+ *
  * Per-thread state (the held-lock stack) is thread-local and needs no lock.
- * The runtime's global tables (classes, fork registrations, and the order
- * graph when it comes) are guarded by lk_graph_lock, a bare futex word of
+ * The runtime's global tables (classes, fork registrations, inserts into
+ * the order graph) are guarded by lk_graph_lock, a bare futex word of
  * rank LK_RANK_INTERNAL (the highest), never held across a call out and
- * itself not validated; the validator's violation table and the stack
- * depot are lock-free.
+ * itself not validated; the validator's violation table, the graph's
+ * readers, lockstat and the stack depot are lock-free.
  */
 #ifndef VADSHIM_LK_H
 #define VADSHIM_LK_H
@@ -43,7 +50,6 @@ enum lk_rank {
 	LK_RANK_INTERNAL = 1000 /* the lock runtime's own tables */
 };
 
-#define LK_MAX_CLASSES 256
 #define LK_MAX_HELD 64
 #define LK_STACK_MAX 32
 
@@ -86,6 +92,42 @@ bool lk_held(const struct lk_lock *l);     /* by the calling thread */
 unsigned lk_held_count(void);              /* locks held by this thread */
 
 /*
+ * Condition-variable style waits: release l completely (whatever its
+ * recursion depth) before sleeping, and take it back after.  The relock
+ * is a blocking acquisition like lk_lock: its order against the locks
+ * still held is checked (and recorded) again.
+ *     unsigned d = lk_unlock_for_wait(&l);  ...wait...  lk_relock_after_wait(&l, d);
+ * Returns the depth to restore (0 if the caller did not hold l: then
+ * lk_relock_after_wait does nothing).
+ */
+unsigned lk_unlock_for_wait(struct lk_lock *l);
+void lk_relock_after_wait(struct lk_lock *l, unsigned depth);
+
+/*
+ * Cheap held-lock records.  By default an acquisition records no stack,
+ * only two PCs: the caller of lk_lock and the return address into the
+ * program where the thread entered the shim.  Wrappers may mark their
+ * entry with LK_ENTRY_SCOPE() as their first statement (nesting-safe: the
+ * outermost entry wins, the previous value is restored on return); when
+ * none did, the runtime walks the frame-pointer chain through the shim's
+ * own frames (the text range of the preloaded library, found at load
+ * time; lk_set_entry_text sets it, 0, 0 disables the walk).
+ */
+void lk_set_entry_text(uintptr_t lo, uintptr_t hi);
+
+extern __thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
+
+static inline void lk_entry_restore(uintptr_t *saved)
+{
+	lk_entry_pc = *saved;
+}
+
+#define LK_ENTRY_SCOPE() \
+	uintptr_t lk_entry_saved_ __attribute__((cleanup(lk_entry_restore), unused)) = \
+		lk_entry_pc ? lk_entry_pc \
+			    : (lk_entry_pc = (uintptr_t)__builtin_return_address(0), 0)
+
+/*
  * Fork: the shim's init registers one pthread_atfork triple that calls
  * these; subsystems register their locks (in hierarchy order) with
  * lk_fork_register so that prepare takes them all and parent/child
@@ -99,15 +141,41 @@ void lk_fork_child(void);
 /* Configuration (from options): set once at init. */
 struct lk_config {
 	int lockdep;            /* 0 off, 1 shim locks (default) */
-	int held_stacks;        /* capture a full stack at each acquisition */
+	int held_stacks;        /* capture a full stack at each acquisition
+				   (default 0: caller and entry PCs only) */
 	int stack_depth;        /* frames per stack, <= LK_STACK_MAX */
 	int exitcode;           /* exit code at exit if a violation was reported */
 	int halt_on_error;      /* _exit(exitcode) right after the first report */
+	int json;               /* report_format=json: JSON lines */
+	int lockstat;           /* per class / per site lock statistics */
 };
 extern struct lk_config lk_config;
 
-/* Number of distinct violations reported so far (tests read it). */
+/*
+ * Table limits (before the first lock is taken): classes, edges of the
+ * order graph, distinct violations, lockstat sites.  0 keeps a default.
+ */
+void lk_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations,
+		   unsigned lockstat_sites);
+
+/*
+ * Suppressions: read FILE (lines "lockorder:PATTERN", '#' comments; glob
+ * with * and ?).  A violation whose report has a frame whose function
+ * matches is counted but not printed and sets no exit code.  Returns 0 or
+ * -errno; a line it cannot use gives -EINVAL and *bad_line its number.
+ */
+int lk_suppressions_load(const char *path, int *bad_line);
+
+/* Number of distinct violations reported (not suppressed) so far. */
 unsigned lk_violation_count(void);
+
+/*
+ * lockstat=1: print the table now, symbolized with DWARF (tests, callers
+ * outside signal handlers); lk_lockstat_print_signal is the variant for
+ * a signal handler (SIGUSR2): sites named by dladdr only, no allocation.
+ */
+void lk_lockstat_print(void);
+void lk_lockstat_print_signal(void);
 
 /*
  * Call once at process exit (the shim's destructor does): if violations

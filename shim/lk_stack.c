@@ -310,28 +310,25 @@ static const char *lk_sym_line(Dwfl_Module *m, uintptr_t pc, int *lineno)
 }
 
 /* Symbol and file:line from the symbol table and DWARF; false if no module. */
-static bool lk_sym_dwfl(struct lk_sym *s, uintptr_t pc, char *out, size_t cap)
+static bool lk_sym_dwfl(struct lk_sym *s, uintptr_t pc, struct lk_frame *f)
 {
 	Dwfl_Module *m = s->dwfl ? dwfl_addrmodule(s->dwfl, pc - 1) : NULL;
-	const char *mod, *name, *file;
+	const char *mod, *name;
 	Dwarf_Addr start = 0;
 	GElf_Off off = 0;
 	GElf_Sym sym;
-	int lineno = 0, n;
 
 	if (!m)
 		return false;
 	mod = dwfl_module_info(m, NULL, &start, NULL, NULL, NULL, NULL, NULL);
 	name = dwfl_module_addrinfo(m, pc - 1, &off, &sym, NULL, NULL, NULL);
-	file = lk_sym_line(m, pc - 1, &lineno);
-	mod = mod ? lk_sym_basename(mod) : "?";
-	if (name)       /* "f@@GLIBC_2.34" -> "f" */
-		n = snprintf(out, cap, "%.*s+0x%lx (%s)", (int)strcspn(name, "@"), name,
-			     (unsigned long)off + 1, mod);
-	else
-		n = snprintf(out, cap, "(%s+0x%lx)", mod, (unsigned long)(pc - start));
-	if (file && n >= 0 && (size_t)n < cap)
-		snprintf(out + n, cap - (size_t)n, " %s:%d", file, lineno);
+	f->file = lk_sym_line(m, pc - 1, &f->line);
+	snprintf(f->module, sizeof(f->module), "%s", mod ? lk_sym_basename(mod) : "?");
+	f->modoff = (unsigned long)(pc - start);
+	if (name) {     /* "f@@GLIBC_2.34" -> "f" */
+		snprintf(f->func, sizeof(f->func), "%.*s", (int)strcspn(name, "@"), name);
+		f->off = (unsigned long)off + 1;
+	}
 	return true;
 }
 #else
@@ -347,21 +344,18 @@ void lk_sym_close(struct lk_sym *s)
 #endif
 
 /* Exported symbols only (no file:line): the fallback without libdw. */
-static void lk_sym_dladdr(uintptr_t pc, char *out, size_t cap)
+static void lk_sym_dladdr(uintptr_t pc, struct lk_frame *f)
 {
 	Dl_info info;
 
-	if (!dladdr((void *)(pc - 1), &info) || !info.dli_fname) {
-		snprintf(out, cap, "?");
+	if (!dladdr((void *)(pc - 1), &info) || !info.dli_fname)
 		return;
+	snprintf(f->module, sizeof(f->module), "%s", lk_sym_basename(info.dli_fname));
+	f->modoff = (unsigned long)(pc - (uintptr_t)info.dli_fbase);
+	if (info.dli_sname && info.dli_saddr) {
+		snprintf(f->func, sizeof(f->func), "%s", info.dli_sname);
+		f->off = (unsigned long)(pc - (uintptr_t)info.dli_saddr);
 	}
-	if (info.dli_sname && info.dli_saddr)
-		snprintf(out, cap, "%s+0x%lx (%s)", info.dli_sname,
-			 (unsigned long)(pc - (uintptr_t)info.dli_saddr),
-			 lk_sym_basename(info.dli_fname));
-	else
-		snprintf(out, cap, "(%s+0x%lx)", lk_sym_basename(info.dli_fname),
-			 (unsigned long)(pc - (uintptr_t)info.dli_fbase));
 }
 
 bool lk_sym_has_dwarf(void)
@@ -373,13 +367,34 @@ bool lk_sym_has_dwarf(void)
 #endif
 }
 
-void lk_sym_format(struct lk_sym *s, uintptr_t pc, char *out, size_t cap)
+void lk_sym_resolve(struct lk_sym *s, uintptr_t pc, struct lk_frame *f)
 {
+	f->func[0] = 0;
+	f->module[0] = 0;
+	f->off = f->modoff = 0;
+	f->file = NULL;
+	f->line = 0;
 #ifdef HAVE_LIBDW
-	if (lk_sym_dwfl(s, pc, out, cap))
+	if (lk_sym_dwfl(s, pc, f))
 		return;
 #else
 	(void)s;
 #endif
-	lk_sym_dladdr(pc, out, cap);
+	lk_sym_dladdr(pc, f);
+}
+
+void lk_sym_format(struct lk_sym *s, uintptr_t pc, char *out, size_t cap)
+{
+	struct lk_frame f;
+	int n;
+
+	lk_sym_resolve(s, pc, &f);
+	if (f.func[0])
+		n = snprintf(out, cap, "%s+0x%lx (%s)", f.func, f.off, f.module);
+	else if (f.module[0])
+		n = snprintf(out, cap, "(%s+0x%lx)", f.module, f.modoff);
+	else
+		n = snprintf(out, cap, "?");
+	if (f.file && n >= 0 && (size_t)n < cap)
+		snprintf(out + n, cap - (size_t)n, " %s:%d", f.file, f.line);
 }

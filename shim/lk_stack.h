@@ -61,6 +61,18 @@ void lk_sym_close(struct lk_sym *s);
  */
 void lk_sym_format(struct lk_sym *s, uintptr_t pc, char *out, size_t cap);
 
+/* One resolved frame; strings point into the struct or the session. */
+struct lk_frame {
+	char func[256];         /* "" when unknown */
+	unsigned long off;      /* pc - function start */
+	char module[128];       /* basename, "" when unknown */
+	unsigned long modoff;   /* pc - module base */
+	const char *file;       /* NULL when unknown; valid until lk_sym_close */
+	int line;
+};
+
+void lk_sym_resolve(struct lk_sym *s, uintptr_t pc, struct lk_frame *f);
+
 /*
  * Whether symbolization reads symbol tables and DWARF (built with
  * HAVE_LIBDW).  Without it only dladdr is used: exported symbols only,

@@ -1,30 +1,121 @@
 /*
- * lk_valid: rank check and the table of distinct violations.
+ * lk_valid: rank rule, observed-order graph with cycle search, and the
+ * table of distinct violations.
  *
- * Shared state: lk_valid (below).  No lock guards it: a slot is claimed
- * by compare-and-swap of its key from 0, its count is bumped with an
- * atomic add, and nothing is ever removed, so readers need no lock
- * either.  This keeps the rank check free of any global lock; only the
- * first sight of a violation writes shared memory.
+ * Shared state (lk_valid, lk_graph below) and its guards:
+ *  - lk_valid.slot[] (violations): no lock.  A slot is claimed by
+ *    compare-and-swap of its key from 0, its count bumped atomically, its
+ *    suppressed mark set atomically; nothing is ever removed.
+ *  - lk_graph.edge[], .nedges, .out[]: written only under the runtime's
+ *    graph lock (held by whoever calls lk_valid_add_edges); edge records
+ *    are immutable once published.
+ *  - lk_graph.hash[]: written under the graph lock with release stores,
+ *    read lock-free with acquire loads (the fast path).
+ *  - lk_graph.mark[], .via[], .queue[], .epoch: scratch of the cycle
+ *    search, under the graph lock.
+ *  - lk_graph.max_classes, .max_edges, .hash_mask: set once by
+ *    lk_valid_set_limits before any thread runs.
+ *
+ * Why a hash of edges and not a chain-key cache as in lockdep: the held
+ * list of a shim thread is short (one to four locks), so probing one slot
+ * per held lock costs about as much as hashing the chain, and an edge
+ * hash needs no second table that can fill up.
  */
 #include "shim/lk_valid.h"
 
-#include <stddef.h>
+#include <errno.h>
 
 #include "shim/lk.h"
 
-#define LK_VALID_SLOTS 1024     /* power of two */
+#define LK_EDGE_HASH_HARD (2 * LK_EDGES_HARD)
 
 struct lk_valid_slot {
 	uint64_t key;           /* 0 = free; see lk_valid_key() */
 	uint32_t count;         /* occurrences, first one included */
+	uint32_t suppressed;    /* 1: matched a suppression */
 };
 
 static struct {
-	struct lk_valid_slot slot[LK_VALID_SLOTS];
+	unsigned max, mask;     /* distinct violations at most; hash mask */
+	struct lk_valid_slot slot[2 * LK_VIOLATIONS_HARD];
 	unsigned distinct;      /* slots in use */
+	unsigned nsuppressed;   /* of which suppressed */
 	unsigned lost;          /* table full: violations neither kept nor reported */
-} lk_valid;
+} lk_valid = {
+	.max = LK_VIOLATIONS_DEFAULT,
+	.mask = 2 * LK_VIOLATIONS_DEFAULT - 1,
+};
+
+static struct {
+	unsigned max_classes, max_edges, hash_mask;
+	uint32_t nedges;                        /* ids 1..nedges in use */
+	uint32_t lost;                          /* edges dropped: table full */
+	uint32_t epoch;                         /* search generation */
+	uint32_t out[LK_CLASSES_HARD + 1];      /* first edge id out of a class */
+	uint32_t mark[LK_CLASSES_HARD + 1];     /* == epoch: visited */
+	uint32_t via[LK_CLASSES_HARD + 1];      /* edge id that reached it */
+	uint16_t queue[LK_CLASSES_HARD + 1];
+	uint32_t hash[LK_EDGE_HASH_HARD];       /* edge id, 0 = empty */
+	struct lk_edge edge[LK_EDGES_HARD];     /* id i at edge[i - 1] */
+} lk_graph = {
+	.max_classes = 4095,
+	.max_edges = LK_EDGES_DEFAULT,
+	.hash_mask = 2 * LK_EDGES_DEFAULT - 1,
+};
+
+/* ---- limits ---- */
+
+static unsigned lk_pow2_at_least(unsigned n)
+{
+	unsigned p = 2;
+
+	while (p < n)
+		p <<= 1;
+	return p;
+}
+
+void lk_valid_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations)
+{
+	if (max_classes == 0)
+		max_classes = lk_graph.max_classes;
+	if (max_edges == 0)
+		max_edges = lk_graph.max_edges;
+	if (max_violations == 0)
+		max_violations = lk_valid.max;
+	if (max_violations > LK_VIOLATIONS_HARD)
+		max_violations = LK_VIOLATIONS_HARD;
+	lk_valid.max = max_violations;
+	lk_valid.mask = lk_pow2_at_least(2 * max_violations) - 1;
+
+	if (max_classes < 1)
+		max_classes = 1;
+	if (max_classes > LK_CLASSES_HARD)
+		max_classes = LK_CLASSES_HARD;
+	if (max_edges < 1)
+		max_edges = 1;
+	if (max_edges > LK_EDGES_HARD)
+		max_edges = LK_EDGES_HARD;
+	lk_graph.max_classes = max_classes;
+	lk_graph.max_edges = max_edges;
+	lk_graph.hash_mask = lk_pow2_at_least(2 * max_edges) - 1;   /* load at most 1/2 */
+}
+
+unsigned lk_valid_max_classes(void)
+{
+	return lk_graph.max_classes;
+}
+
+unsigned lk_valid_max_edges(void)
+{
+	return lk_graph.max_edges;
+}
+
+unsigned lk_valid_max_violations(void)
+{
+	return lk_valid.max;
+}
+
+/* ---- the table of distinct violations ---- */
 
 static uint64_t lk_valid_key(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 {
@@ -34,27 +125,49 @@ static uint64_t lk_valid_key(enum lk_viol_kind kind, uint16_t held_cls, uint16_t
 static unsigned lk_valid_hash(uint64_t key)
 {
 	key *= 0x9e3779b97f4a7c15ull;
-	return (unsigned)(key >> 40) & (LK_VALID_SLOTS - 1);
+	return (unsigned)(key >> 40) & lk_valid.mask;
 }
 
-/* Find or claim the slot of key; NULL when the table is full. */
+/*
+ * Find or claim the slot of key; NULL when max distinct violations are
+ * recorded already (the hash has twice as many slots, so probing ends).
+ */
 static struct lk_valid_slot *lk_valid_slot(uint64_t key, bool *claimed)
 {
-	unsigned i = lk_valid_hash(key);
+	unsigned mask = lk_valid.mask, i = lk_valid_hash(key);
 
 	*claimed = false;
-	for (unsigned n = 0; n < LK_VALID_SLOTS; n++, i = (i + 1) & (LK_VALID_SLOTS - 1)) {
+	for (unsigned n = 0; n <= mask; n++, i = (i + 1) & mask) {
 		struct lk_valid_slot *s = &lk_valid.slot[i];
 		uint64_t cur = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
-		if (cur == 0 && __atomic_compare_exchange_n(&s->key, &cur, key, false,
-				__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
-			*claimed = true;
-			__atomic_fetch_add(&lk_valid.distinct, 1, __ATOMIC_RELAXED);
-			return s;
+		if (cur == 0) {
+			if (__atomic_load_n(&lk_valid.distinct, __ATOMIC_RELAXED) >= lk_valid.max)
+				return NULL;
+			if (__atomic_compare_exchange_n(&s->key, &cur, key, false,
+							__ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+				*claimed = true;
+				__atomic_fetch_add(&lk_valid.distinct, 1, __ATOMIC_RELAXED);
+				return s;
+			}
 		}
 		if (cur == key)
 			return s;
+	}
+	return NULL;
+}
+
+static struct lk_valid_slot *lk_valid_find(uint64_t key)
+{
+	unsigned mask = lk_valid.mask, i = lk_valid_hash(key);
+
+	for (unsigned n = 0; n <= mask; n++, i = (i + 1) & mask) {
+		uint64_t cur = __atomic_load_n(&lk_valid.slot[i].key, __ATOMIC_ACQUIRE);
+
+		if (cur == key)
+			return &lk_valid.slot[i];
+		if (cur == 0)
+			break;
 	}
 	return NULL;
 }
@@ -72,11 +185,20 @@ bool lk_valid_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 	return claimed;
 }
 
-static void lk_valid_add(struct lk_verdict *v, enum lk_viol_kind kind,
-			 const struct lk_held *held, unsigned i, uint16_t cls)
+void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 {
-	if (!lk_valid_note(kind, held[i].cls, cls)) {
+	struct lk_valid_slot *s = lk_valid_find(lk_valid_key(kind, held_cls, cls));
+
+	if (s && !__atomic_exchange_n(&s->suppressed, 1, __ATOMIC_RELAXED))
+		__atomic_fetch_add(&lk_valid.nsuppressed, 1, __ATOMIC_RELAXED);
+}
+
+static void lk_verdict_add(struct lk_verdict *v, enum lk_viol_kind kind,
+			   unsigned i, uint16_t held_cls, uint16_t cls)
+{
+	if (!lk_valid_note(kind, held_cls, cls)) {
 		v->nrepeat++;
+		v->lost |= lk_valid_occurrences(kind, held_cls, cls) == 0;
 		return;
 	}
 	if (v->nnew < LK_VERDICT_MAX)
@@ -84,38 +206,312 @@ static void lk_valid_add(struct lk_verdict *v, enum lk_viol_kind kind,
 	v->nnew++;
 }
 
+/* ---- the edge hash (lock-free readers) ---- */
+
+static inline uint32_t lk_edge_key(uint16_t from, uint16_t to)
+{
+	return (uint32_t)from << 16 | to;
+}
+
+static inline unsigned lk_edge_hash(uint32_t key)
+{
+	return (unsigned)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 32);
+}
+
+/* The id of edge from -> to, 0 if unknown (lock-free). */
+static inline uint32_t lk_edge_find(uint16_t from, uint16_t to)
+{
+	uint32_t key = lk_edge_key(from, to);
+	unsigned mask = lk_graph.hash_mask, i = lk_edge_hash(key) & mask;
+
+	for (;; i = (i + 1) & mask) {
+		uint32_t id = __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE);
+		const struct lk_edge *e;
+
+		if (id == 0)
+			return 0;
+		e = &lk_graph.edge[id - 1];
+		if (e->from == from && e->to == to)
+			return id;
+	}
+}
+
+/* Under the graph lock: publish a complete record (the table never fills:
+   it has at least twice as many slots as edges). */
+static void lk_edge_publish(uint32_t id)
+{
+	const struct lk_edge *e = &lk_graph.edge[id - 1];
+	unsigned mask = lk_graph.hash_mask, i = lk_edge_hash(lk_edge_key(e->from, e->to)) & mask;
+
+	while (__atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED))
+		i = (i + 1) & mask;
+	__atomic_store_n(&lk_graph.hash[i], id, __ATOMIC_RELEASE);
+}
+
+uint32_t lk_valid_find_edge(uint16_t from, uint16_t to)
+{
+	return lk_edge_find(from, to);
+}
+
+const struct lk_edge *lk_valid_edge(uint32_t id)
+{
+	if (id == 0 || id > __atomic_load_n(&lk_graph.nedges, __ATOMIC_ACQUIRE))
+		return NULL;
+	return &lk_graph.edge[id - 1];
+}
+
+unsigned lk_valid_nedges(void)
+{
+	return __atomic_load_n(&lk_graph.nedges, __ATOMIC_ACQUIRE);
+}
+
+unsigned lk_valid_edges_lost(void)
+{
+	return __atomic_load_n(&lk_graph.lost, __ATOMIC_RELAXED);
+}
+
+size_t lk_valid_memory(void)
+{
+	unsigned n = lk_valid_nedges();
+	size_t classes = 0;
+
+	for (unsigned c = 1; c <= lk_graph.max_classes && c <= LK_CLASSES_HARD; c++)
+		if (__atomic_load_n(&lk_graph.out[c], __ATOMIC_RELAXED))
+			classes = c;
+	return ((size_t)lk_valid.mask + 1) * sizeof(struct lk_valid_slot)
+		+ (size_t)n * sizeof(struct lk_edge)
+		+ ((size_t)lk_graph.hash_mask + 1) * sizeof(uint32_t)
+		+ (classes + 1) * (3 * sizeof(uint32_t) + sizeof(uint16_t));
+}
+
+/* ---- the fast path ---- */
+
 /*
  * The rank rule: the new rank must be strictly above every held rank.
  * Unranked locks (LK_RANK_NONE) on either side are left to the order
  * graph.  A lock taken by trylock is held like any other: blocking on
  * something below it is still a violation.
  */
-static void lk_valid_rank(const struct lk_held *held, unsigned nheld,
-			  uint16_t cls, int rank, struct lk_verdict *v)
+static inline bool lk_rank_bad(int held_rank, int rank)
 {
-	if (rank == LK_RANK_NONE)
-		return;
-	for (unsigned i = 0; i < nheld; i++)
-		if (held[i].rank != LK_RANK_NONE && held[i].rank >= rank)
-			lk_valid_add(v, LK_VIOL_RANK, held, i, cls);
+	return rank != LK_RANK_NONE && held_rank != LK_RANK_NONE && held_rank >= rank;
 }
 
 unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
-				 uint16_t cls, int rank, uint32_t stack,
-				 struct lk_verdict *v)
+				 uint16_t cls, int rank, struct lk_verdict *v)
 {
-	(void)stack;            /* kept for the order graph's first-seen edges */
+	bool full = __atomic_load_n(&lk_graph.nedges, __ATOMIC_RELAXED) >= lk_graph.max_edges;
+
 	v->nnew = 0;
 	v->nrepeat = 0;
-	lk_valid_rank(held, nheld, cls, rank, v);
+	v->missing = 0;
+	v->npath = 0;
+	v->full = false;
+	v->lost = false;
+	for (unsigned i = 0; i < nheld; i++) {
+		uint16_t h = held[i].cls;
+		uint32_t id;
+
+		if (lk_rank_bad(held[i].rank, rank))
+			lk_verdict_add(v, LK_VIOL_RANK, i, h, cls);
+		if (h == cls || i >= 64)
+			continue;
+		id = lk_edge_find(h, cls);
+		if (id == 0) {
+			if (full)
+				v->full = true;
+			else
+				v->missing |= 1ull << i;
+		} else if (lk_graph.edge[id - 1].flags & LK_EDGE_CYCLE) {
+			lk_valid_note(LK_VIOL_CYCLE, h, cls);
+			v->nrepeat++;
+		}
+	}
 	if (v->nnew > LK_VERDICT_MAX)
 		v->nnew = LK_VERDICT_MAX;
 	return v->nnew;
 }
 
+/* ---- the slow path: insert, search ---- */
+
+/*
+ * Breadth-first from `from` to `to` over edges that obey the ranks; on
+ * success leaves lk_graph.via[] pointing back along the shortest path.
+ */
+static bool lk_graph_bfs(uint16_t from, uint16_t to)
+{
+	unsigned head = 0, tail = 0;
+	uint32_t ep;
+
+	if (++lk_graph.epoch == 0) {    /* wrapped: clear the marks once */
+		for (unsigned c = 0; c <= LK_CLASSES_HARD; c++)
+			lk_graph.mark[c] = 0;
+		lk_graph.epoch = 1;
+	}
+	ep = lk_graph.epoch;
+	lk_graph.mark[from] = ep;
+	lk_graph.via[from] = 0;
+	lk_graph.queue[tail++] = from;
+	while (head < tail) {
+		uint16_t c = lk_graph.queue[head++];
+
+		for (uint32_t id = lk_graph.out[c]; id; id = lk_graph.edge[id - 1].next) {
+			const struct lk_edge *e = &lk_graph.edge[id - 1];
+
+			if ((e->flags & LK_EDGE_RANKBAD) || lk_graph.mark[e->to] == ep)
+				continue;
+			lk_graph.mark[e->to] = ep;
+			lk_graph.via[e->to] = id;
+			if (e->to == to)
+				return true;
+			lk_graph.queue[tail++] = e->to;
+		}
+	}
+	return false;
+}
+
+bool lk_valid_reaches(uint16_t a, uint16_t b)
+{
+	return lk_graph_bfs(a, b);
+}
+
+/*
+ * The new edge id (held -> cls) closed a cycle: store the cycle in
+ * v->path as the new edge, then the path cls ~> held found by the search.
+ */
+static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
+{
+	const struct lk_edge *e = &lk_graph.edge[id - 1];
+	uint32_t rev[LK_PATH_MAX];
+	unsigned n = 0, total = 1;
+	struct lk_conflict *c;
+
+	if (!lk_valid_note(LK_VIOL_CYCLE, e->from, e->to)) {
+		v->nrepeat++;
+		v->lost |= lk_valid_occurrences(LK_VIOL_CYCLE, e->from, e->to) == 0;
+		return;
+	}
+	if (v->nnew >= LK_VERDICT_MAX) {
+		v->nnew++;
+		return;
+	}
+	for (uint16_t x = e->from; x != e->to;) {
+		uint32_t via = lk_graph.via[x];
+
+		if (n < LK_PATH_MAX)
+			rev[n++] = via;
+		total++;
+		x = lk_graph.edge[via - 1].from;
+	}
+	c = &v->c[v->nnew++];
+	*c = (struct lk_conflict){ .kind = LK_VIOL_CYCLE, .held = (uint8_t)i,
+				   .path_off = (uint8_t)v->npath, .path_total = total };
+	if (v->npath < LK_PATH_MAX)
+		v->path[v->npath++] = id;
+	/* rev[] runs from held back to cls: reverse it.  A cut path keeps the
+	   edges next to the new one. */
+	for (unsigned k = n; k-- > 0 && v->npath < LK_PATH_MAX;)
+		v->path[v->npath++] = rev[k];
+	c->path_len = (uint8_t)(v->npath - c->path_off);
+}
+
+/* The outermost held class other than the edge's ends: a possible gate lock. */
+static uint16_t lk_gate_of(const struct lk_held *held, unsigned nheld, uint16_t from,
+			   uint16_t to)
+{
+	for (unsigned i = 0; i < nheld; i++)
+		if (held[i].cls != from && held[i].cls != to)
+			return held[i].cls;
+	return 0;
+}
+
+unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
+			    uint16_t cls, int rank, const struct lk_edge_src *src,
+			    struct lk_verdict *v)
+{
+	for (unsigned i = 0; i < nheld && i < 64; i++) {
+		uint16_t h = held[i].cls;
+		uint32_t id;
+		struct lk_edge *e;
+
+		if (!(v->missing & (1ull << i)) || lk_edge_find(h, cls))
+			continue;       /* another thread (or entry) added it */
+		if (lk_graph.nedges >= lk_graph.max_edges) {
+			lk_graph.lost++;
+			v->full = true;
+			continue;
+		}
+		id = lk_graph.nedges + 1;
+		e = &lk_graph.edge[id - 1];
+		*e = (struct lk_edge){
+			.from = h, .to = cls,
+			.gate = lk_gate_of(held, nheld, h, cls),
+			.stack = src->stack, .held_stack = held[i].stack,
+			.tid = src->tid, .pc = src->pc,
+			.held_pc = held[i].pc, .held_entry = held[i].entry_pc,
+		};
+		if (held[i].flags & LK_HELD_TRY)
+			e->flags |= LK_EDGE_TRYHELD;
+		if (lk_rank_bad(held[i].rank, rank))
+			e->flags |= LK_EDGE_RANKBAD;
+		else if (lk_graph_bfs(cls, h))
+			e->flags |= LK_EDGE_CYCLE;
+		e->next = lk_graph.out[h];
+		__atomic_store_n(&lk_graph.out[h], id, __ATOMIC_RELAXED);   /* read by lk_valid_memory */
+		__atomic_store_n(&lk_graph.nedges, id, __ATOMIC_RELEASE);
+		lk_edge_publish(id);
+		if (e->flags & LK_EDGE_CYCLE)
+			lk_verdict_cycle(v, i, id);
+	}
+	if (v->nnew > LK_VERDICT_MAX)
+		v->nnew = LK_VERDICT_MAX;
+	return v->nnew;
+}
+
+/* ---- the invariant checker ---- */
+
+int lk_valid_check(const char **why)
+{
+	unsigned n = lk_valid_nedges(), in_hash = 0, in_lists = 0;
+
+	*why = NULL;
+	if (n > lk_graph.max_edges)
+		*why = "more edges than max_edges";
+	for (uint32_t id = 1; id <= n && !*why; id++) {
+		const struct lk_edge *e = &lk_graph.edge[id - 1];
+
+		if (!e->from || !e->to || e->from == e->to)
+			*why = "an edge with a zero or self end";
+		else if (lk_edge_find(e->from, e->to) != id)
+			*why = "an edge not found in the hash under its own id";
+		else if ((e->flags & LK_EDGE_CYCLE) && (e->flags & LK_EDGE_RANKBAD))
+			*why = "an edge both against the ranks and closing a cycle";
+	}
+	for (unsigned i = 0; i <= lk_graph.hash_mask && !*why; i++)
+		in_hash += __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE) != 0;
+	for (unsigned c = 1; c <= LK_CLASSES_HARD && !*why; c++)
+		for (uint32_t id = lk_graph.out[c]; id && !*why; id = lk_graph.edge[id - 1].next) {
+			if (id > n || lk_graph.edge[id - 1].from != c)
+				*why = "an adjacency list holds a foreign edge";
+			in_lists++;
+		}
+	if (!*why && in_hash != n)
+		*why = "the hash holds more or fewer ids than edges";
+	if (!*why && in_lists != n)
+		*why = "the adjacency lists hold more or fewer edges than recorded";
+	return *why ? -EINVAL : 0;
+}
+
+/* ---- queries ---- */
+
 unsigned lk_valid_distinct(void)
 {
 	return __atomic_load_n(&lk_valid.distinct, __ATOMIC_RELAXED);
+}
+
+unsigned lk_valid_suppressed(void)
+{
+	return __atomic_load_n(&lk_valid.nsuppressed, __ATOMIC_RELAXED);
 }
 
 unsigned lk_valid_lost(void)
@@ -125,29 +521,21 @@ unsigned lk_valid_lost(void)
 
 unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 {
-	uint64_t key = lk_valid_key(kind, held_cls, cls);
-	unsigned i = lk_valid_hash(key);
+	struct lk_valid_slot *s = lk_valid_find(lk_valid_key(kind, held_cls, cls));
 
-	for (unsigned n = 0; n < LK_VALID_SLOTS; n++, i = (i + 1) & (LK_VALID_SLOTS - 1)) {
-		uint64_t cur = __atomic_load_n(&lk_valid.slot[i].key, __ATOMIC_ACQUIRE);
-
-		if (cur == key)
-			return __atomic_load_n(&lk_valid.slot[i].count, __ATOMIC_RELAXED);
-		if (cur == 0)
-			break;
-	}
-	return 0;
+	return s ? __atomic_load_n(&s->count, __ATOMIC_RELAXED) : 0;
 }
 
 void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg)
 {
-	for (unsigned i = 0; i < LK_VALID_SLOTS; i++) {
-		uint64_t key = __atomic_load_n(&lk_valid.slot[i].key, __ATOMIC_ACQUIRE);
+	for (unsigned i = 0; i <= lk_valid.mask; i++) {
+		struct lk_valid_slot *s = &lk_valid.slot[i];
+		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (key)
 			fn((enum lk_viol_kind)(key >> 32), (uint16_t)(key >> 16),
-			   (uint16_t)key,
-			   __atomic_load_n(&lk_valid.slot[i].count, __ATOMIC_RELAXED), arg);
+			   (uint16_t)key, __atomic_load_n(&s->count, __ATOMIC_RELAXED),
+			   __atomic_load_n(&s->suppressed, __ATOMIC_RELAXED) != 0, arg);
 	}
 }
 
@@ -158,6 +546,7 @@ const char *lk_valid_kind_name(enum lk_viol_kind kind)
 		[LK_VIOL_RANK] = "rank",
 		[LK_VIOL_RECURSIVE] = "recursive locking",
 		[LK_VIOL_BAD_UNLOCK] = "bad unlock",
+		[LK_VIOL_CYCLE] = "cycle",
 	};
 	return (unsigned)kind < LK_VIOL_NKINDS ? names[kind] : "?";
 }

@@ -1,27 +1,44 @@
 /*
  * lk_valid: the lock-order validator behind a small seam (compare
- * compiler-rt's DDetector).  It sees class ids, ranks, stack ids and a
- * thread's held list, nothing else: no futexes, no pthreads, no lock
- * instances, no names.  lk.c feeds it and prints the reports.
+ * compiler-rt's DDetector).  It sees class ids, ranks, stack ids, PCs,
+ * opaque thread numbers and a thread's held list, nothing else: no
+ * futexes, no pthreads, no lock instances, no names.  lk.c feeds it and
+ * prints the reports.
  *
- * Shared state: the table of distinct violations (dedup and repeat
- * counts).  It is lock-free (slots claimed by compare-and-swap on the
- * key, counts bumped atomically), so no lock guards it and the rank check
- * can run on any thread without a global lock.  The observed-order graph
- * (next issue) will be guarded by lk_graph_lock, which lk.c takes around
- * the calls that need it; lk_valid_before_acquire keeps its signature.
+ * Shared state and what guards it:
+ *  - the table of distinct violations (dedup, repeat counts, suppressed
+ *    marks): lock-free (slots claimed by compare-and-swap on the key,
+ *    counts bumped atomically, nothing removed);
+ *  - the observed-order graph: edge records, the edge hash and the
+ *    per-class adjacency lists are WRITTEN only under the runtime's graph
+ *    lock (lk_graph_lock in lk.c, which the caller of lk_valid_add_edges
+ *    holds), and READ lock-free: a record is complete and immutable before
+ *    its index is published into the hash with a release store, so the
+ *    fast path (lk_valid_before_acquire) takes no lock;
+ *  - the search scratch arrays (BFS marks, parents, queue): under the
+ *    graph lock;
+ *  - the limits: set once at init, before any thread runs.
+ *
+ * Memory is bounded and static (no allocator: the validator may run
+ * inside the allocator's own calls).  Tables are sized for the hard
+ * maxima below but only the part the limits allow is ever touched.
  */
 #ifndef VADSHIM_LK_VALID_H
 #define VADSHIM_LK_VALID_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* One lock a thread holds, as the validator sees it. */
 struct lk_held {
 	const void *lock;       /* the runtime's identity; opaque here */
 	uintptr_t pc;           /* caller of the acquisition */
+	uintptr_t entry_pc;     /* return address into the program at the shim's
+				   entry (lk_entry_set), 0 = unknown */
+	uint64_t t_acq;         /* lockstat: when it was taken (ns), else 0 */
 	uint32_t stack;         /* depot id of the acquisition stack, 0 = none */
+	uint32_t site;          /* lockstat: site row + 1, 0 = none */
 	uint16_t cls;           /* class id, never 0 in a held list */
 	uint16_t flags;         /* LK_HELD_* */
 	int rank;               /* the class's rank, LK_RANK_NONE = unranked */
@@ -34,31 +51,112 @@ enum lk_viol_kind {
 	LK_VIOL_RANK,           /* acquired rank not above a held rank */
 	LK_VIOL_RECURSIVE,      /* non-recursive lock re-acquired by its owner */
 	LK_VIOL_BAD_UNLOCK,     /* unlock by a thread that does not hold it */
+	LK_VIOL_CYCLE,          /* a new order closes a cycle in the graph */
 	LK_VIOL_NKINDS
 };
 
+/* Hard maxima (static table sizes); the limits below pick the part in use. */
+#define LK_CLASSES_HARD 65535u  /* class ids are uint16, 0 = none */
+#define LK_EDGES_HARD (1u << 20)
+#define LK_EDGES_DEFAULT 65536u
+#define LK_VIOLATIONS_HARD 65536u       /* distinct violations */
+#define LK_VIOLATIONS_DEFAULT 4096u
+
 /* Conflicts seen for the first time, listed in a verdict, at most: */
 #define LK_VERDICT_MAX 8
+/* Edges of all cycles of one verdict, at most (longer ones are cut): */
+#define LK_PATH_MAX 32
 
 struct lk_conflict {
 	uint8_t kind;           /* enum lk_viol_kind */
 	uint8_t held;           /* index into the held list passed in */
+	uint8_t path_off;       /* LK_VIOL_CYCLE: first edge in v->path */
+	uint8_t path_len;       /* edges stored in v->path */
+	uint32_t path_total;    /* edges in the whole cycle (>= path_len) */
 };
 
 struct lk_verdict {
 	unsigned nnew;          /* new distinct violations: report these */
 	unsigned nrepeat;       /* known violations: counted, not reported */
+	uint64_t missing;       /* bit i: the edge held[i] -> new is not known */
+	unsigned npath;
+	bool full;              /* an edge was dropped: the table is full */
+	bool lost;              /* a new violation was dropped: its table is full */
 	struct lk_conflict c[LK_VERDICT_MAX];
+	uint32_t path[LK_PATH_MAX];     /* edge ids, cycle order */
+};
+
+/* An edge of the observed-order graph; immutable once published. */
+struct lk_edge {
+	uint16_t from, to;      /* classes: "to" was acquired while "from" was held */
+	uint16_t flags;         /* LK_EDGE_* */
+	uint16_t gate;          /* outermost other class held then, 0 = none */
+	uint32_t stack;         /* acquisition stack when first seen, 0 = none */
+	uint32_t held_stack;    /* stack where "from" was taken then, 0 = none */
+	uint32_t next;          /* next edge id out of "from", 0 = end */
+	int tid;                /* thread that first took this order */
+	uintptr_t pc;           /* caller of the first acquisition of "to" */
+	uintptr_t held_pc;      /* caller of the acquisition of "from" then */
+	uintptr_t held_entry;   /* its entry into the shim, 0 = unknown */
+};
+
+#define LK_EDGE_RANKBAD 1u      /* against the ranks: the rank rule reports it,
+				   the cycle search does not walk it */
+#define LK_EDGE_CYCLE 2u        /* it closed a cycle when first seen */
+#define LK_EDGE_TRYHELD 4u      /* "from" was held by trylock then */
+
+/* Where a new edge is seen: the acquisition's context. */
+struct lk_edge_src {
+	uint32_t stack;
+	uintptr_t pc;
+	int tid;
 };
 
 /*
- * Check acquiring class cls (rank) on top of held[0..nheld) before the
- * thread blocks.  stack is the acquisition's depot id (0 if not captured).
- * Fills *v; returns v->nnew (non-zero: print a report).
+ * Limits (before any other call): classes ids 1..max_classes, at most
+ * max_edges edges and max_violations distinct violations; values are
+ * clamped to the hard maxima, 0 keeps the current one.
+ */
+void lk_valid_set_limits(unsigned max_classes, unsigned max_edges, unsigned max_violations);
+unsigned lk_valid_max_classes(void);
+unsigned lk_valid_max_edges(void);
+unsigned lk_valid_max_violations(void);
+
+/*
+ * Fast path, before the thread blocks on class cls (rank): the rank rule
+ * against held[0..nheld) (new violations in v->c, repeats counted), and
+ * a lock-free lookup of every edge held[i] -> cls.  Unknown edges are
+ * flagged in v->missing (the caller then captures a stack and calls
+ * lk_valid_add_edges under the graph lock); known edges that once closed
+ * a cycle count a repeat of that cycle.  Self edges (held class == cls)
+ * are neither recorded nor checked: the rank rule covers ranked classes.
+ * Returns v->nnew.
  */
 unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
-				 uint16_t cls, int rank, uint32_t stack,
-				 struct lk_verdict *v);
+				 uint16_t cls, int rank, struct lk_verdict *v);
+
+/*
+ * Slow path, with the graph lock held: insert the edges flagged in
+ * v->missing, first-seen at src, and search each new edge that obeys the
+ * ranks for a cycle (any length, shortest found).  A cycle is a new
+ * distinct violation keyed by its closing edge (added to v->c with its
+ * path); the edge is inserted all the same, so later passes count
+ * repeats.  Returns v->nnew.
+ */
+unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
+			    uint16_t cls, int rank, const struct lk_edge_src *src,
+			    struct lk_verdict *v);
+
+/* The id of the edge from -> to, 0 if it was never seen (lock-free). */
+uint32_t lk_valid_find_edge(uint16_t from, uint16_t to);
+
+/* Edge id (1-based) -> record, or NULL. */
+const struct lk_edge *lk_valid_edge(uint32_t id);
+/* Edges recorded; edges dropped because the table was full. */
+unsigned lk_valid_nedges(void);
+unsigned lk_valid_edges_lost(void);
+/* Bytes of validator tables touched so far (graph and violation table). */
+size_t lk_valid_memory(void);
 
 /*
  * Record one occurrence of a violation found by the runtime itself
@@ -67,20 +165,42 @@ unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
  */
 bool lk_valid_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
 
+/* Mark a violation suppressed: counted, not reported, no exit code. */
+void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
+
 /*
- * Distinct violations recorded so far; occurrences of one of them; and
- * occurrences dropped because the table was full (neither kept nor
- * reported).
+ * Distinct violations recorded so far (suppressed ones included); the
+ * suppressed ones among them; occurrences of one of them; and
+ * occurrences dropped because the table was full.
  */
 unsigned lk_valid_distinct(void);
+unsigned lk_valid_suppressed(void);
 unsigned lk_valid_lost(void);
 unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
 
 /* Visit every distinct violation (for the summary at exit). */
 typedef void lk_valid_visit_fn(enum lk_viol_kind kind, uint16_t held_cls,
-			       uint16_t cls, unsigned occurrences, void *arg);
+			       uint16_t cls, unsigned occurrences, bool suppressed,
+			       void *arg);
 void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg);
 
 const char *lk_valid_kind_name(enum lk_viol_kind kind);
+
+/*
+ * The graph's invariant checker: every edge is findable in the hash under
+ * its own id and nowhere else, appears once in its source's adjacency
+ * list, has two distinct non-zero ends and not both flags; the hash holds
+ * exactly the edges.  Returns 0, or -EINVAL with *why set to a static
+ * description.  Call it when no thread adds edges (tests do, after each
+ * step).
+ */
+int lk_valid_check(const char **why);
+
+/*
+ * Reference check for tests: is there a path from class a to class b
+ * over edges that obey the ranks?  Takes no lock; call it when no thread
+ * adds edges.
+ */
+bool lk_valid_reaches(uint16_t a, uint16_t b);
 
 #endif

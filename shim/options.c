@@ -6,6 +6,9 @@
  */
 #include "shim/options.h"
 
+#include "shim/lk_stat.h"
+#include "shim/lk_valid.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,17 +16,18 @@
 
 struct shim_options shim_opt;
 
-enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_STR, OPT_LOCKING };
+enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_STR, OPT_LOCKING, OPT_FORMAT, OPT_UINT };
 
 struct opt_desc {
 	const char *name;
 	enum opt_type type;
 	size_t offset;
-	size_t strlen;      /* OPT_STR: buffer size */
+	size_t strlen;      /* OPT_STR: buffer size; OPT_UINT: largest value */
 };
 
 #define OPT(n, t) { #n, t, offsetof(struct shim_options, n), 0 }
 #define OPT_S(n) { #n, OPT_STR, offsetof(struct shim_options, n), sizeof(shim_opt.n) }
+#define OPT_U(n, max) { #n, OPT_UINT, offsetof(struct shim_options, n), (max) }
 
 static const struct opt_desc opt_table[] = {
 	OPT(arena_size, OPT_SIZE),
@@ -34,11 +38,21 @@ static const struct opt_desc opt_table[] = {
 	OPT(stack_depth, OPT_INT),
 	OPT(exitcode, OPT_INT),
 	OPT(halt_on_error, OPT_BOOL),
+	{ "report_format", OPT_FORMAT, offsetof(struct shim_options, report_json), 0 },
+	OPT_S(suppressions),
+	OPT(lockstat, OPT_BOOL),
+	OPT_U(max_classes, LK_CLASSES_HARD),
+	OPT_U(max_edges, LK_EDGES_HARD),
+	OPT_U(max_violations, LK_VIOLATIONS_HARD),
+	OPT_U(lockstat_sites, LK_STAT_SITES_HARD),
 	{ "locking", OPT_LOCKING, offsetof(struct shim_options, locking_legacy), 0 },
 	OPT(stats, OPT_BOOL),
 	OPT(verbose, OPT_INT),
 	OPT_S(log_path),
 	OPT_S(mount),
+	OPT_S(ramfs),
+	OPT(ramfs_size, OPT_SIZE),
+	OPT(ramfs_fsck, OPT_BOOL),
 };
 
 static void opt_defaults(void)
@@ -47,10 +61,16 @@ static void opt_defaults(void)
 	shim_opt.arena_size = (size_t)64 << 30;
 	shim_opt.max_vads = (size_t)1 << 20;
 	shim_opt.lockdep = 1;
-	shim_opt.held_stacks = 1;
+	shim_opt.held_stacks = 0;
+	shim_opt.max_classes = 4095;
+	shim_opt.max_edges = LK_EDGES_DEFAULT;
+	shim_opt.max_violations = LK_VIOLATIONS_DEFAULT;
+	shim_opt.lockstat_sites = LK_STAT_SITES_DEFAULT;
 	shim_opt.stack_depth = 16;
 	shim_opt.exitcode = 66;
 	strcpy(shim_opt.mount, "/ramfs");
+	strcpy(shim_opt.ramfs, "default");
+	shim_opt.ramfs_size = (size_t)1 << 30;
 }
 
 static int parse_size(const char *s, size_t *out)
@@ -103,6 +123,21 @@ static int opt_set(const struct opt_desc *d, const char *val)
 		if (strlen(val) >= d->strlen)
 			return -EINVAL;
 		strcpy(field, val);
+		return 0;
+	case OPT_UINT: {
+		size_t v;
+		if (parse_size(val, &v) || v < 1 || v > d->strlen)
+			return -EINVAL;
+		*(unsigned *)field = (unsigned)v;
+		return 0;
+	}
+	case OPT_FORMAT:
+		if (!strcmp(val, "json"))
+			*(int *)field = 1;
+		else if (!strcmp(val, "human"))
+			*(int *)field = 0;
+		else
+			return -EINVAL;
 		return 0;
 	case OPT_LOCKING:
 		if (!strcmp(val, "legacy"))

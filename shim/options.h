@@ -13,7 +13,14 @@ struct shim_options {
 	size_t max_vads;        /* VAD array capacity */
 	int mman_check;         /* run mman_check after every memory call */
 	int lockdep;            /* lock-order checking: 0 off, 1 shim locks */
-	int held_stacks;        /* full stack per held lock */
+	int held_stacks;        /* full stack per held lock (default 0) */
+	int report_json;        /* report_format=json */
+	int lockstat;           /* lock statistics */
+	unsigned max_classes;   /* lock classes the validator tracks */
+	unsigned max_edges;     /* edges of the order graph */
+	unsigned max_violations;        /* distinct violations recorded */
+	unsigned lockstat_sites;        /* lockstat acquisition sites */
+	char suppressions[256]; /* "" = none */
 	int stack_depth;
 	int exitcode;
 	int halt_on_error;
@@ -21,7 +28,10 @@ struct shim_options {
 	int stats;              /* print arena statistics at exit */
 	int verbose;
 	char log_path[256];     /* "" = stderr; else PATH.PID */
-	char mount[256];        /* ramfs mount prefix */
+	char mount[256];        /* ramfs mount prefix; "" = no mount */
+	char ramfs[64];         /* segment name: /dev/shm/vadshim.<uid>.<ramfs> */
+	size_t ramfs_size;      /* capacity of a new segment */
+	int ramfs_fsck;         /* run ramfs_fsck after every file call */
 };
 
 extern struct shim_options shim_opt;

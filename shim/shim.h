@@ -21,4 +21,9 @@ static inline long shim_ret(long r)
 
 void shim_init(void);
 
+/* libc headers declare many pointer arguments nonnull, but a wrapper must
+ * give the kernel's answer (EFAULT, ENOENT) to a NULL: hide the pointer
+ * from the compiler's nonnull reasoning before testing it. */
+#define SHIM_LAUNDER(p) ({ __typeof__(p) q_ = (p); __asm__("" : "+r"(q_)); q_; })
+
 #endif

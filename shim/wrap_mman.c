@@ -14,10 +14,25 @@
 #include "mman/mman.h"
 #include "shim/real.h"
 #include "shim/shim.h"
+#include "vfs/vfs_sys.h"
+
+/*
+ * Once the process has mapped a ramfs file, calls that can unmap take
+ * lockfs before mman (vfs_mman_enter), as the fixed design orders it.
+ */
+#define MMAN_CALL(call)                                  \
+	({                                               \
+		bool in_ = vfs_mman_enter();             \
+		long r_ = (call);                        \
+		vfs_mman_leave(in_);                     \
+		r_;                                      \
+	})
 
 SHIM_EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
-	return (void *)shim_ret(mman_sys_mmap(addr, len, prot, flags, fd, off));
+	if (!(flags & MAP_ANONYMOUS) && vfs_fd_mine(fd))
+		return (void *)shim_ret(vfs_sys_mmap(addr, len, prot, flags, fd, off));
+	return (void *)shim_ret(MMAN_CALL(mman_sys_mmap(addr, len, prot, flags, fd, off)));
 }
 
 SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
@@ -27,7 +42,7 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	return (int)shim_ret(mman_sys_munmap(addr, len));
+	return (int)shim_ret(MMAN_CALL(mman_sys_munmap(addr, len)));
 }
 
 SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
@@ -41,17 +56,22 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 		new_addr = va_arg(ap, void *);
 		va_end(ap);
 	}
-	return (void *)shim_ret(mman_sys_mremap(old, old_len, new_len, flags, new_addr));
+	bool in = vfs_mman_enter();
+	long r = in ? vfs_sys_mremap(old, old_len, new_len, flags, new_addr) : VFS_PASS;
+	if (r == VFS_PASS)
+		r = mman_sys_mremap(old, old_len, new_len, flags, new_addr);
+	vfs_mman_leave(in);
+	return (void *)shim_ret(r);
 }
 
 SHIM_EXPORT int mprotect(void *addr, size_t len, int prot)
 {
-	return (int)shim_ret(mman_sys_mprotect(addr, len, prot, -1));
+	return (int)shim_ret(MMAN_CALL(mman_sys_mprotect(addr, len, prot, -1)));
 }
 
 SHIM_EXPORT int pkey_mprotect(void *addr, size_t len, int prot, int pkey)
 {
-	return (int)shim_ret(mman_sys_mprotect(addr, len, prot, pkey));
+	return (int)shim_ret(MMAN_CALL(mman_sys_mprotect(addr, len, prot, pkey)));
 }
 
 SHIM_EXPORT int msync(void *addr, size_t len, int flags)
@@ -61,7 +81,7 @@ SHIM_EXPORT int msync(void *addr, size_t len, int flags)
 
 SHIM_EXPORT int madvise(void *addr, size_t len, int advice)
 {
-	return (int)shim_ret(mman_sys_madvise(addr, len, advice));
+	return (int)shim_ret(MMAN_CALL(mman_sys_madvise(addr, len, advice)));
 }
 
 SHIM_EXPORT int posix_madvise(void *addr, size_t len, int advice)
@@ -71,24 +91,24 @@ SHIM_EXPORT int posix_madvise(void *addr, size_t len, int advice)
 	if (advice == POSIX_MADV_DONTNEED)
 		return 0;
 	int saved = errno;
-	long r = mman_sys_madvise(addr, len, advice);
+	long r = MMAN_CALL(mman_sys_madvise(addr, len, advice));
 	errno = saved;   /* posix_madvise returns the error, errno untouched */
 	return r < 0 ? (int)-r : 0;
 }
 
 SHIM_EXPORT int mlock(const void *addr, size_t len)
 {
-	return (int)shim_ret(mman_sys_mlock(addr, len, MMAN_MLOCK, 0));
+	return (int)shim_ret(MMAN_CALL(mman_sys_mlock(addr, len, MMAN_MLOCK, 0)));
 }
 
 SHIM_EXPORT int mlock2(const void *addr, size_t len, unsigned int flags)
 {
-	return (int)shim_ret(mman_sys_mlock(addr, len, MMAN_MLOCK2, flags));
+	return (int)shim_ret(MMAN_CALL(mman_sys_mlock(addr, len, MMAN_MLOCK2, flags)));
 }
 
 SHIM_EXPORT int munlock(const void *addr, size_t len)
 {
-	return (int)shim_ret(mman_sys_mlock(addr, len, MMAN_MUNLOCK, 0));
+	return (int)shim_ret(MMAN_CALL(mman_sys_mlock(addr, len, MMAN_MUNLOCK, 0)));
 }
 
 /* mlockall and munlockall act on the whole address space: the host's. */

@@ -70,4 +70,13 @@ void ramfs_usage(struct ramfs *fs, struct ramfs_usage *u);
 
 extern const struct vfs_ops ramfs_ops;
 
+/* The vfs's mapping flows (vfs/ramfs_remap.c), with lockfs held:
+ * pieces of node n's [off, off+len) for a mapping that grows (pins the
+ * pages, as ops->map does); more pins for mappings a fork child
+ * inherits; the file offset of a segment offset of node n. */
+int ramfs_map_node(struct vfs_mount *m, vfs_node n, uint64_t off, uint64_t len,
+		   struct vfs_map_piece *pieces, int max);
+void ramfs_pin_node(struct vfs_mount *m, vfs_node n, uint64_t pages);
+int ramfs_file_off(struct vfs_mount *m, vfs_node n, uint64_t seg_off, uint64_t *file_off);
+
 #endif

@@ -308,6 +308,22 @@ int ramfs_data_reserve(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t np
 	return r;
 }
 
+/* Pages of [fpage, fpage + npages) not allocated yet. */
+uint64_t ramfs_data_missing(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages)
+{
+	uint64_t have = 0, end = fpage + npages;
+
+	for (uint32_t i = fs->nodes[n].ext; i; i = fs->exts[i].next) {
+		const struct ramfs_ext *e = ramfs_ext(fs, i);
+		uint64_t s = e->fpage > fpage ? e->fpage : fpage;
+		uint64_t t = ramfs_ext_end(e) < end ? ramfs_ext_end(e) : end;
+
+		if (s < t)
+			have += t - s;
+	}
+	return npages - have;
+}
+
 /* ---- bytes ---- */
 
 long ramfs_data_read(struct ramfs *fs, uint32_t n, char *buf, size_t len, uint64_t off)

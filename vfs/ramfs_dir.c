@@ -243,6 +243,96 @@ static int ramfs_step(struct ramfs *fs, const struct vfs_path *p, struct ramfs_c
 	return 0;
 }
 
+/* The component at k->s: where it is, how long, and what follows. */
+struct ramfs_comp {
+	char *s, *e, *rest;     /* start, end, the next component */
+	size_t len;
+	bool last, slash;
+};
+
+static void ramfs_comp(struct ramfs_cursor *k, struct ramfs_comp *cp)
+{
+	cp->s = k->s;
+	while (*cp->s == '/')
+		cp->s++;
+	for (cp->e = cp->s; *cp->e && *cp->e != '/'; cp->e++)
+		;
+	cp->len = (size_t)(cp->e - cp->s);
+	for (cp->rest = cp->e; *cp->rest == '/'; cp->rest++)
+		;
+	cp->last = !*cp->rest;
+	cp->slash = *cp->e == '/';
+}
+
+/* May the walk look up a name in k->cur? */
+static int ramfs_may_lookup(struct ramfs *fs, uint32_t dir, size_t len, const struct vfs_cred *c)
+{
+	int r;
+
+	if (!S_ISDIR(fs->nodes[dir].mode))
+		return -ENOTDIR;
+	r = ramfs_perm(&fs->nodes[dir], X_OK, c);
+	if (r < 0)
+		return r;
+	if (len > RAMFS_NAME_MAX)
+		return -ENAMETOOLONG;
+	if (fs->nodes[dir].nlink == 0)
+		return -ENOENT;         /* a removed directory has no entries */
+	return 0;
+}
+
+/* The last component is resolved: fill w. */
+static int ramfs_walk_last(struct ramfs *fs, unsigned flags, const struct ramfs_comp *cp,
+			   uint32_t dir, uint32_t node, uint32_t de, bool dot, struct ramfs_walk *w)
+{
+	ramfs_walk_done(w, dir, node, de, dot, cp->slash);
+	memcpy(w->name, cp->s, cp->len);
+	w->name[cp->len] = 0;
+	if (!node)
+		return (flags & RAMFS_WALK_PARENT) ? 0 : -ENOENT;
+	if (cp->slash && !S_ISDIR(fs->nodes[node].mode) && !(flags & RAMFS_WALK_PARENT))
+		return -ENOTDIR;
+	return 0;
+}
+
+/* One component: 1 to go on, 0 when w is filled, or -errno. */
+static int ramfs_walk_one(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
+			  const struct vfs_cred *c, struct ramfs_cursor *k, struct ramfs_walk *w)
+{
+	struct ramfs_comp cp;
+	uint32_t node, de;
+	bool dot;
+	int r;
+
+	ramfs_comp(k, &cp);
+	if (cp.len == 0) {              /* "/" or nothing after a followed link */
+		ramfs_walk_done(w, k->cur, k->cur, 0, true, true);
+		return 0;
+	}
+	r = ramfs_may_lookup(fs, k->cur, cp.len, c);
+	if (r == 0)
+		r = ramfs_step(fs, p, k, cp.s, cp.len, cp.e, &node, &de, &dot);
+	if (r < 0)
+		return r;
+	/* A trailing slash follows a final symlink, except for the calls
+	 * that act on the name itself (unlink, rmdir, rename, mkdir:
+	 * RAMFS_WALK_PARENT with VFS_NOFOLLOW). */
+	if (node && S_ISLNK(fs->nodes[node].mode) &&
+	    (!cp.last || !(flags & VFS_NOFOLLOW) || (cp.slash && !(flags & RAMFS_WALK_PARENT)))) {
+		r = ramfs_follow(fs, p, k, node, cp.e);
+		return r < 0 ? r : 1;
+	}
+	if (cp.last)
+		return ramfs_walk_last(fs, flags, &cp, k->cur, node, de, dot, w);
+	if (!node)
+		return -ENOENT;
+	if (!S_ISDIR(fs->nodes[node].mode))
+		return -ENOTDIR;
+	k->cur = node;
+	k->s = cp.rest;
+	return 1;
+}
+
 /*
  * Resolve p.  flags: VFS_NOFOLLOW (a final symlink is not followed),
  * VFS_EMPTY_PATH, RAMFS_WALK_PARENT (the last component may be missing:
@@ -253,12 +343,20 @@ static int ramfs_step(struct ramfs *fs, const struct vfs_path *p, struct ramfs_c
 int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
 	       const struct vfs_cred *c, struct ramfs_walk *w)
 {
+	/* per thread, not on the stack: PATH_MAX bytes */
 	static __thread struct ramfs_cursor k;
 	size_t plen = strnlen(p->path, PATH_MAX);
+	int r;
 
 	memset(w, 0, sizeof(*w));
+	/* empty unless this path escapes: for rename and link the vfs tells
+	 * which of the two paths left the mount by this */
+	if (p->escape)
+		p->escape[0] = 0;
 	if (plen >= PATH_MAX)
 		return -ENAMETOOLONG;
+	if (p->start >= fs->hdr->nnodes || (p->start && !fs->nodes[p->start].mode))
+		return -ENOENT;         /* a start node that no longer exists */
 	k.cur = p->start && p->path[0] != '/' ? p->start : RAMFS_ROOT;
 	k.nlinks = 0;
 	if (plen == 0) {
@@ -269,66 +367,9 @@ int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
 	}
 	memcpy(k.buf, p->path, plen + 1);
 	k.s = k.buf;
-	for (;;) {
-		char *s = k.s, *e, *rest;
-		uint32_t node, de;
-		bool dot, last, slash;
-		size_t len;
-		int r;
-
-		while (*s == '/')
-			s++;
-		if (!*s) {              /* "/" or nothing after a followed link */
-			ramfs_walk_done(w, k.cur, k.cur, 0, true, true);
-			return 0;
-		}
-		for (e = s; *e && *e != '/'; e++)
-			;
-		len = (size_t)(e - s);
-		for (rest = e; *rest == '/'; rest++)
-			;
-		last = !*rest;
-		slash = *e == '/';
-		if (!S_ISDIR(fs->nodes[k.cur].mode))
-			return -ENOTDIR;
-		r = ramfs_perm(&fs->nodes[k.cur], X_OK, c);
-		if (r < 0)
-			return r;
-		if (len > RAMFS_NAME_MAX)
-			return -ENAMETOOLONG;
-		if (fs->nodes[k.cur].nlink == 0)
-			return -ENOENT;         /* a removed directory has no entries */
-		r = ramfs_step(fs, p, &k, s, len, e, &node, &de, &dot);
-		if (r < 0)
-			return r;
-		/* A trailing slash follows a final symlink, except for the
-		 * calls that act on the name itself (unlink, rmdir, rename,
-		 * mkdir: RAMFS_WALK_PARENT with VFS_NOFOLLOW). */
-		if (node && S_ISLNK(fs->nodes[node].mode) &&
-		    (!last || !(flags & VFS_NOFOLLOW) || (slash && !(flags & RAMFS_WALK_PARENT)))) {
-			r = ramfs_follow(fs, p, &k, node, e);
-			if (r < 0)
-				return r;
-			continue;
-		}
-		if (!last) {
-			if (!node)
-				return -ENOENT;
-			if (!S_ISDIR(fs->nodes[node].mode))
-				return -ENOTDIR;
-			k.cur = node;
-			k.s = rest;
-			continue;
-		}
-		ramfs_walk_done(w, k.cur, node, de, dot, slash);
-		memcpy(w->name, s, len);
-		w->name[len] = 0;
-		if (!node)
-			return (flags & RAMFS_WALK_PARENT) ? 0 : -ENOENT;
-		if (slash && !S_ISDIR(fs->nodes[node].mode) && !(flags & RAMFS_WALK_PARENT))
-			return -ENOTDIR;
-		return 0;
-	}
+	while ((r = ramfs_walk_one(fs, p, flags, c, &k, w)) == 1)
+		;
+	return r;
 }
 
 /* ---- readdir ---- */

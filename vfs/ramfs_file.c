@@ -51,7 +51,8 @@ static int ramfs_ofd_io(struct ramfs *fs, vfs_ofd f, struct ramfs_ofd **o)
 	return 0;
 }
 
-static int ramfs_ofd_new(struct ramfs *fs, uint32_t n, int flags, vfs_ofd *out)
+static int ramfs_ofd_new(struct ramfs *fs, uint32_t n, int flags, const struct vfs_cred *c,
+			 vfs_ofd *out)
 {
 	uint32_t f = ramfs_tab_get(fs, RAMFS_T_OFD);
 
@@ -59,6 +60,7 @@ static int ramfs_ofd_new(struct ramfs *fs, uint32_t n, int flags, vfs_ofd *out)
 		return -ENFILE;
 	fs->ofds[f].refs = 1;
 	fs->ofds[f].node = n;
+	fs->ofds[f].unpriv = c->uid != 0;
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
 	fs->ofds[f].flags = (flags & O_PATH) ? O_PATH : flags | RAMFS_O_LARGEFILE;
 	fs->nodes[n].opens++;
@@ -93,7 +95,7 @@ static int ramfs_open_tmpfile(struct ramfs *fs, const struct vfs_path *p, int fl
 	fs->nodes[n].nlink = 0;
 	if (!(flags & O_EXCL))
 		fs->nodes[n].flags |= RAMFS_NF_LINKABLE;
-	r = ramfs_ofd_new(fs, n, flags & ~(O_TMPFILE & ~O_DIRECTORY), out);
+	r = ramfs_ofd_new(fs, n, flags & ~(O_TMPFILE & ~O_DIRECTORY), c, out);
 	if (r < 0)
 		ramfs_node_maybe_free(fs, n);
 	return r;
@@ -138,6 +140,9 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 	uint32_t n;
 	int r;
 
+	/* build_open_flags: O_CREAT | O_DIRECTORY is refused since 6.4 */
+	if ((flags & O_CREAT) && (flags & O_DIRECTORY))
+		return -EINVAL;
 	if (flags & O_PATH)
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
@@ -156,7 +161,7 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 		r = ramfs_may_create(fs, &w, c);
 		if (r == 0)
 			r = ramfs_create_node(fs, &w, S_IFREG | (mode & 07777 & ~c->umask), c, &n);
-		return r < 0 ? r : ramfs_ofd_new(fs, n, flags, out);
+		return r < 0 ? r : ramfs_ofd_new(fs, n, flags, c, out);
 	}
 	if ((flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
 		return -EEXIST;
@@ -166,8 +171,10 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 	if ((flags & O_TRUNC) && S_ISREG(fs->nodes[n].mode) && !(flags & O_PATH)) {
 		ramfs_data_truncate(fs, n, 0);
 		ramfs_touch(&fs->nodes[n], false, true, true);
+		if (c->uid != 0)
+			ramfs_kill_privs(&fs->nodes[n]);
 	}
-	return ramfs_ofd_new(fs, n, flags, out);
+	return ramfs_ofd_new(fs, n, flags, c, out);
 }
 
 int ramfs_op_open(const struct vfs_path *p, int flags, mode_t mode, const struct vfs_cred *c,
@@ -285,6 +292,9 @@ static long ramfs_rw_locked(struct ramfs *fs, vfs_ofd f, const struct iovec *iov
 	if (total < 0)
 		return total;
 	pos = off == -1 ? (uint64_t)o->pos : (uint64_t)off;
+	/* rw_verify_area: the range may not pass the largest offset */
+	if ((uint64_t)total > (uint64_t)INT64_MAX - pos)
+		return -EINVAL;
 	if (!write) {
 		r = ramfs_read_iov(fs, o->node, iov, iovcnt, pos);
 		if (!(o->flags & O_NOATIME))
@@ -295,6 +305,8 @@ static long ramfs_rw_locked(struct ramfs *fs, vfs_ofd f, const struct iovec *iov
 		if (total == 0)
 			return 0;
 		ramfs_touch(nd, false, true, true);
+		if (o->unpriv)
+			ramfs_kill_privs(nd);
 		r = ramfs_write_iov(fs, o->node, iov, iovcnt, pos, (size_t)total);
 	}
 	if (r > 0 && off == -1)
@@ -381,6 +393,8 @@ static int ramfs_ftruncate_locked(struct ramfs *fs, vfs_ofd f, off_t len)
 		return -EINVAL;
 	ramfs_data_truncate(fs, o->node, (uint64_t)len);
 	ramfs_touch(&fs->nodes[o->node], false, true, true);
+	if (o->unpriv)
+		ramfs_kill_privs(&fs->nodes[o->node]);
 	return 0;
 }
 
@@ -464,12 +478,19 @@ static int ramfs_fallocate_locked(struct ramfs *fs, vfs_ofd f, int mode, off_t o
 	} else {
 		p0 = (uint64_t)off / RAMFS_PAGE;
 		np = ramfs_pages_for(end) - p0;
+		/* all or nothing, as shmem_fallocate (which undoes a partial
+		 * allocation): refuse up front what cannot fit */
+		if (ramfs_data_missing(fs, n, p0, np) > fs->hdr->free_pages)
+			return -ENOSPC;
 		r = ramfs_data_reserve(fs, n, p0, np, &got);
 		if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > fs->nodes[n].size)
 			ramfs_data_truncate(fs, n, end);
 	}
-	if (r == 0)
+	if (r == 0) {
 		ramfs_touch(&fs->nodes[n], false, true, true);
+		if (o->unpriv)
+			ramfs_kill_privs(&fs->nodes[n]);
+	}
 	return r;
 }
 

@@ -239,6 +239,18 @@ static int ramfs_ck_node(struct ramfs_ck *k, uint32_t n)
 	uint32_t names = fs->counts[n], subdirs = fs->counts[fs->hdr->nnodes + n];
 	uint32_t want;
 
+	switch (nd->mode & S_IFMT) {
+	case S_IFREG: case S_IFDIR: case S_IFLNK: case S_IFIFO: case S_IFSOCK: case S_IFCHR:
+	case S_IFBLK:
+		break;
+	default:
+		return ramfs_bad(k, "node %u: bad mode %o", n, nd->mode);
+	}
+	if (!S_ISDIR(nd->mode) && (nd->entries || nd->first || nd->name_de))
+		return ramfs_bad(k, "node %u: directory fields on a non-directory", n);
+	if (S_ISLNK(nd->mode) && (nd->size >= RAMFS_PAGE || nd->pages != 1))
+		return ramfs_bad(k, "symlink %u: size %llu in %llu pages", n,
+				 (unsigned long long)nd->size, (unsigned long long)nd->pages);
 	if (S_ISDIR(nd->mode)) {
 		int r = ramfs_ck_dir_list(k, n);
 
@@ -289,6 +301,8 @@ static int ramfs_ck_ofds(struct ramfs_ck *k)
 			continue;
 		if (!ramfs_node_live(fs, fs->ofds[f].node))
 			return ramfs_bad(k, "ofd %u: bad node %u", f, fs->ofds[f].node);
+		if (fs->ofds[f].pos < 0)
+			return ramfs_bad(k, "ofd %u: negative position", f);
 		fs->counts[fs->ofds[f].node]++;
 	}
 	for (uint32_t n = 1; n < fs->hdr->tab[RAMFS_T_NODE].hwm; n++)
@@ -307,6 +321,8 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		buf[0] = 0;
 	if (fs->hdr->magic != RAMFS_MAGIC || fs->hdr->version != RAMFS_LAYOUT_VERSION)
 		return ramfs_bad(&k, "bad magic or version");
+	if (fs->nodes[RAMFS_ROOT].name_de || fs->hdr->alloc_hint >= fs->hdr->data_pages)
+		return ramfs_bad(&k, "root has a name, or the allocation hint is out of range");
 	if (fs->hdr->free_pages > fs->hdr->data_pages)
 		return ramfs_bad(&k, "free pages %u > %u", fs->hdr->free_pages, fs->hdr->data_pages);
 	for (int t = 0; t < RAMFS_NTAB && r == 0; t++)

@@ -35,6 +35,32 @@
  *
  * Index 0 of every table is never used, so 0 means "none" in every link.
  *
+ * Table sizes (ramfs_layout in ramfs_seg.c), from the capacity S:
+ *   nodes = clamp(S / 16 KiB, 64, 2^24)   dirents = nodes * 3 / 2
+ *   buckets = pow2 >= dirents             ofds = clamp(nodes / 4, 64, 65536)
+ *   extents = nodes * 2
+ * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions; about 43 MiB
+ * of address space, touched only as used.)  A full node or dirent table
+ * gives ENOSPC, a full ofd table ENFILE.
+ *
+ * Known differences from tmpfs (each needs something the contract does
+ * not carry, or is not worth its cost yet):
+ *  - stat and readlink resolve with p->cred (an addition to the
+ *    contract); a vfs that leaves it NULL gets root's view.
+ *  - rw, ftruncate and fallocate get no credentials: whether they drop
+ *    setuid/setgid (file_remove_privs) follows the opener's uid, kept in
+ *    the description; setfl does not check O_NOATIME's owner rule (open
+ *    does).
+ *  - FIFOs, sockets and device nodes can be created (mknod) but opening
+ *    one gives ENXIO (tmpfs opens FIFOs and devices).
+ *  - fs.protected_symlinks / protected_regular are not applied
+ *    (protected_hardlinks is).
+ *  - Directory listings are oldest first (tmpfs on 6.18: newest first);
+ *    d_off values differ.  Pages allocated by fallocate count as data for
+ *    SEEK_DATA (tmpfs treats them as holes until written); a mapped hole
+ *    gets its pages at map time rather than at the first fault.
+ *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
+ *
  * Locking: everything in the segment is guarded by the segment lock
  * ("ramfs_seg": struct ramfs.lock for this process's threads, then
  * hdr->mutex, the robust process-shared mutex, for all processes); see
@@ -110,6 +136,8 @@ struct ramfs_ofd {
 	uint32_t refs;
 	uint32_t node;
 	int32_t flags;          /* O_ACCMODE | status flags (O_APPEND ...) */
+	uint32_t unpriv;        /* opened without CAP_FSETID (uid != 0): writes
+				   drop setuid/setgid (file_remove_privs) */
 	uint32_t dir_hint;      /* directories: dirent expected at pos */
 	int64_t pos;            /* file offset, or readdir position */
 };
@@ -220,6 +248,7 @@ int ramfs_perm_real(const struct ramfs_node *n, int mask, const struct vfs_cred 
 bool ramfs_in_group(const struct vfs_cred *c, gid_t g);
 void ramfs_fill_stat(struct ramfs *fs, uint32_t n, struct stat *st);
 void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c);
+void ramfs_kill_privs(struct ramfs_node *n);
 void ramfs_touch_atime(struct ramfs_node *n);
 int ramfs_node_setattr(struct ramfs *fs, uint32_t n, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
@@ -242,6 +271,7 @@ off_t ramfs_dir_seek(struct ramfs *fs, struct ramfs_ofd *o, off_t off, int whenc
 /* ramfs_data.c */
 int ramfs_data_reserve(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages,
 		       uint64_t *got);
+uint64_t ramfs_data_missing(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 int ramfs_data_truncate(struct ramfs *fs, uint32_t n, uint64_t size);
 void ramfs_data_punch(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 void ramfs_data_free_all(struct ramfs *fs, uint32_t n);

@@ -92,6 +92,16 @@ void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c)
 		ramfs_ts_set(&n->ctime, &now);
 }
 
+/* should_remove_suid: what a write by a caller without CAP_FSETID drops. */
+void ramfs_kill_privs(struct ramfs_node *n)
+{
+	if (!S_ISREG(n->mode))
+		return;
+	n->mode &= ~S_ISUID;
+	if ((n->mode & (S_ISGID | S_IXGRP)) == (S_ISGID | S_IXGRP))
+		n->mode &= ~S_ISGID;
+}
+
 static int ramfs_ts_cmp(const struct ramfs_ts *a, const struct ramfs_ts *b)
 {
 	if (a->sec != b->sec)

@@ -22,9 +22,14 @@
 #define TMPFS_MAGIC 0x01021994
 #endif
 
-/* stat and readlink carry no credentials in the contract: they resolve
- * as root (no search permission is checked). */
+/* stat and readlink take their credentials from the path (p->cred);
+ * without them they resolve as root. */
 const struct vfs_cred ramfs_cred_root = { .uid = 0, .gid = 0 };
+
+static const struct vfs_cred *ramfs_path_cred(const struct vfs_path *p)
+{
+	return p->cred ? p->cred : &ramfs_cred_root;
+}
 
 /* ---- creating ---- */
 
@@ -91,17 +96,17 @@ static int ramfs_mkdir_locked(struct ramfs *fs, const struct vfs_path *p, mode_t
 	return r;
 }
 
-static int ramfs_mknod_type(mode_t mode, const struct vfs_cred *c)
+/* may_mknod: which types mknod makes (before any lookup). */
+static int ramfs_mknod_kind(mode_t mode)
 {
 	switch (mode & S_IFMT) {
 	case 0:
 	case S_IFREG:
 	case S_IFIFO:
 	case S_IFSOCK:
-		return 0;
 	case S_IFCHR:
 	case S_IFBLK:
-		return c->uid == 0 ? 0 : -EPERM;
+		return 0;
 	case S_IFDIR:
 		return -EPERM;
 	default:
@@ -114,18 +119,21 @@ static int ramfs_mknod_locked(struct ramfs *fs, const struct vfs_path *p, mode_t
 {
 	struct ramfs_walk w;
 	uint32_t n;
-	int r = (mode & S_IFMT) == S_IFDIR ? -EPERM : ramfs_mknod_type(mode, c) == -EINVAL ? -EINVAL : 0;
+	int r = ramfs_mknod_kind(mode);
 
 	if (r == 0)
 		r = ramfs_create_walk(fs, p, c, false, &w);
 	if (r == 0)
-		r = ramfs_mknod_type(mode, c);
-	if (r == 0)
 		r = ramfs_may_create(fs, &w, c);
+	if (r < 0)
+		return r;
+	/* vfs_mknod: devices need CAP_MKNOD, checked after may_create,
+	 * except the 0:0 character device (an overlayfs whiteout) */
+	if ((S_ISBLK(mode) || (S_ISCHR(mode) && dev != 0)) && c->uid != 0)
+		return -EPERM;
 	if ((mode & S_IFMT) == 0)
 		mode |= S_IFREG;
-	if (r == 0)
-		r = ramfs_create_node(fs, &w, (mode & S_IFMT) | (mode & 07777 & ~c->umask), c, &n);
+	r = ramfs_create_node(fs, &w, (mode & S_IFMT) | (mode & 07777 & ~c->umask), c, &n);
 	if (r == 0 && (S_ISCHR(mode) || S_ISBLK(mode)))
 		fs->nodes[n].rdev = dev;
 	return r;
@@ -281,7 +289,7 @@ static long ramfs_readlink_locked(struct ramfs *fs, const struct vfs_path *p, ch
 {
 	struct ramfs_walk w;
 	uint64_t run;
-	int r = ramfs_walk(fs, p, p->flags | VFS_NOFOLLOW, &ramfs_cred_root, &w);
+	int r = ramfs_walk(fs, p, p->flags | VFS_NOFOLLOW, ramfs_path_cred(p), &w);
 	struct ramfs_node *n;
 
 	if (r < 0)
@@ -303,7 +311,7 @@ static long ramfs_readlink_locked(struct ramfs *fs, const struct vfs_path *p, ch
 static int ramfs_stat_locked(struct ramfs *fs, const struct vfs_path *p, struct stat *st)
 {
 	struct ramfs_walk w;
-	int r = ramfs_walk(fs, p, p->flags, &ramfs_cred_root, &w);
+	int r = ramfs_walk(fs, p, p->flags, ramfs_path_cred(p), &w);
 
 	if (r == 0)
 		ramfs_fill_stat(fs, w.node, st);

@@ -51,7 +51,11 @@ static struct lk_class ramfs_seg_class = LK_CLASS_INIT("ramfs_seg", LK_RANK_RAMF
  * (called by the vfs at init, single threaded, or by tests). */
 static struct ramfs ramfs_mounts[RAMFS_MAX_MOUNTS];
 
-/* ---- host calls ---- */
+/* ---- host calls ----
+ *
+ * syscall() is variadic: every 64-bit argument (offsets, lengths) is cast
+ * to its full width, since an int leaves the upper half of the register
+ * undefined (a mapping at a garbage offset faults with SIGBUS). */
 
 static long ramfs_sys_ret(long r)
 {
@@ -230,7 +234,7 @@ static int ramfs_create(struct ramfs *fs, int fd, const struct ramfs_config *cfg
 	}
 	base = cfg->map ? cfg->map(fd, h0.size)
 			: (char *)syscall(SYS_mmap, NULL, h0.size, PROT_READ | PROT_WRITE,
-					  MAP_SHARED, fd, 0);
+					  MAP_SHARED, fd, (off_t)0);
 	if (!base || base == MAP_FAILED) {
 		snprintf(msg, msglen, "vadshim: cannot map the ramfs segment");
 		return -ENOMEM;
@@ -306,7 +310,7 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 	}
 	base = cfg->map ? cfg->map(fd, st.st_size)
 			: (char *)syscall(SYS_mmap, NULL, st.st_size, PROT_READ | PROT_WRITE,
-					  MAP_SHARED, fd, 0);
+					  MAP_SHARED, fd, (off_t)0);
 	if (!base || base == MAP_FAILED) {
 		snprintf(msg, msglen, "vadshim: cannot map the ramfs segment");
 		return -ENOMEM;

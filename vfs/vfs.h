@@ -19,7 +19,7 @@
  *   mounts[], nmounts, placeholder_fd, cred  written at init, read-only after
  *   fdt[] entries          written under fdt_lock, read lock-free (atomic) by
  *                          the wrappers' "is this descriptor ours" test
- *   cwd_mnt, cwd_node      fdt_lock
+ *   vfs_cwd (vfs_path.c)  atomic word; changed with fdt_lock held
  */
 #ifndef VADSHIM_VFS_H
 #define VADSHIM_VFS_H
@@ -47,8 +47,6 @@ struct vfs {
 	struct vfs_mount mounts[VFS_MAX_MOUNTS];
 	int nmounts;
 	int placeholder_fd;     /* O_PATH descriptor that ramfs descriptors dup */
-	int cwd_mnt;            /* -1: the cwd is the host's */
-	vfs_node cwd_node;
 	struct vfs_cred cred;
 	bool ready;
 	struct vfs_fde fdt[VFS_FDT_MAX];
@@ -71,8 +69,6 @@ bool vfs_path_maybe_mine(const char *path);
  * descriptors handed over by exec.  Returns 0 or -errno (a message was
  * printed). */
 int vfs_init(void);
-void vfs_fork_prepare(void);
-void vfs_fork_parent(void);
 void vfs_fork_child(void);
 
 /* Credentials after set*id calls. */

@@ -90,6 +90,11 @@ struct vfs_path {
 	unsigned flags;
 	int *nlinks;
 	char *escape;
+	/* Who resolves the path, for the search (x) permission of every
+	 * directory on the way, in the operations that take no vfs_cred of
+	 * their own (stat, readlink); NULL resolves as root.  Operations
+	 * with a vfs_cred argument use that one. */
+	const struct vfs_cred *cred;
 };
 
 /* Attribute changes (chmod, chown, utimensat).  Times use the utimensat
@@ -139,7 +144,9 @@ struct vfs_ops {
 	long (*readlink)(const struct vfs_path *p, char *buf, size_t len);
 	/* faccessat: mode F_OK or R_OK|W_OK|X_OK; flags AT_EACCESS */
 	int (*access)(const struct vfs_path *p, int mode, int flags, const struct vfs_cred *c);
-	/* chmod/chown/utimensat on a path, or on ofd when ofd != 0 (p NULL). */
+	/* chmod/chown/utimensat on a path, or on ofd when ofd != 0 (p NULL,
+	 * or a vfs_path carrying just mnt: needed once there are several
+	 * ramfs mounts). */
 	int (*setattr)(const struct vfs_path *p, vfs_ofd ofd, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
 	/* chdir: resolve a directory the caller may search; *out its node. */

@@ -102,15 +102,29 @@ void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags);
  * close and dup2-over: -EBADF. */
 bool vfs_fd_is_shim(int fd);
 
-/* ---- exec: descriptors handed to the new image ---- */
-/* Build envp with VADSHIM_FDS describing the descriptors the new image
- * inherits; returns a NULL-terminated array in a static buffer. */
-char **vfs_exec_envp(char *const envp[]);
+/* The cwd became the host's again (a host fchdir succeeded). */
+void vfs_cwd_to_host(void);
 
-/* ---- mappings (mman calls these for descriptors that are ours) ---- */
-int vfs_map_pieces(int fd, uint64_t off, uint64_t len, int prot, int flags,
-		   struct vfs_map_piece *pieces, int max, int *mnt, vfs_node *node);
-void vfs_unpin(int mnt, vfs_node node, uint64_t off, uint64_t len);
+/* ---- exec: descriptors handed to the new image ---- */
+/* "VADSHIM_FDS=..." into buf (see vfs_fd.c); its length, 0 when there is
+ * nothing to hand over, or -ENAMETOOLONG. */
+long vfs_exec_fds(char *buf, size_t len);
+/* Highest descriptor number ever ours + 1. */
+int vfs_fdt_hi(void);
+
+/* ---- mappings (vfs_map.c) ---- */
+/* mmap of a descriptor of ours: fdtable -> lockfs -> mman. */
+long vfs_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+/* Around every other memory call: lockfs first once the process has
+ * mapped a ramfs file; leaving unpins what the call unmapped. */
+bool vfs_mman_enter(void);
+void vfs_mman_leave(bool entered);
+/* mremap growing a ramfs mapping (with lockfs held, inside
+ * vfs_mman_enter); VFS_PASS for everything else (mman serves it). */
+long vfs_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *na);
+/* fork child: pin the pages of inherited ramfs mappings again. */
+void vfs_map_fork_child(void);
+bool vfs_fd_is_eof(int fd);
 int vfs_seg_fd(int mnt);
 
 #endif

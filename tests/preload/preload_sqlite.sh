@@ -7,7 +7,20 @@
 # MAP_SHARED mapping too): create, insert 10 000 rows, index, query, update,
 # delete, vacuum, integrity_check, dump.  The output must be identical natively
 # and preloaded, and each side must read the other's database.
+#
+# preload_sqlite.sh LIBVADSHIM ramfs: the same, with the preloaded side's
+# databases (and their journals, WAL and -shm index) in /ramfs (a private
+# segment); the native side stays on the host and is the oracle.
 . "$(dirname "$0")/preload_common.sh"
+
+SDIR=$WORK
+if [ "${2:-}" = ramfs ] && [ -n "$SHIM" ]; then
+	SEG="sqlite$$"
+	export VADSHIM_OPTIONS="ramfs=$SEG"
+	SDIR=/ramfs/sqlite.$$
+	preloaded mkdir -p "$SDIR"
+	trap 'rm -rf "$WORK"; rm -f "/dev/shm/vadshim.$(id -u).$SEG"' EXIT
+fi
 
 sqlite=${SQLITE3:-sqlite3}
 if ! command -v "$sqlite" >/dev/null; then
@@ -58,7 +71,7 @@ for mode in delete wal; do
 	script "$mode" >"$WORK/$mode.sql"
 	native "$sqlite" "$WORK/native-$mode.db" <"$WORK/$mode.sql" >"$WORK/native-$mode.out" 2>&1
 	nrc=$?
-	preloaded "$sqlite" "$WORK/shim-$mode.db" <"$WORK/$mode.sql" >"$WORK/shim-$mode.out" 2>&1
+	preloaded "$sqlite" "$SDIR/shim-$mode.db" <"$WORK/$mode.sql" >"$WORK/shim-$mode.out" 2>&1
 	src=$?
 	status "sqlite3 $mode: create/insert/query" $nrc $src
 	same "sqlite3 $mode: query output" "$WORK/native-$mode.out" "$WORK/shim-$mode.out"
@@ -67,7 +80,9 @@ for mode in delete wal; do
 	fi
 
 	native "$sqlite" "$WORK/native-$mode.db" .dump >"$WORK/native-$mode.dump" 2>&1
-	preloaded "$sqlite" "$WORK/shim-$mode.db" .dump >"$WORK/shim-$mode.dump" 2>&1
+	preloaded "$sqlite" "$SDIR/shim-$mode.db" .dump >"$WORK/shim-$mode.dump" 2>&1
+	# the preloaded side's database, copied out byte for byte by a preloaded cat
+	[ "$SDIR" = "$WORK" ] || preloaded cat "$SDIR/shim-$mode.db" >"$WORK/shim-$mode.db"
 	same "sqlite3 $mode: .dump of each database" "$WORK/native-$mode.dump" "$WORK/shim-$mode.dump"
 
 	# cross-read: the preloaded sqlite3 reads the native database and back

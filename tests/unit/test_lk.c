@@ -238,6 +238,9 @@ static __attribute__((noinline)) void t_rank_violation(void)
 	if (lk_sym_has_dwarf())
 		check(block_has(log, "acquiring \"fdtable_v\"", "test_lk.c:"),
 		      "rank violation: file:line from DWARF");
+	check(block_has(log, "the opposite order fdtable -> mman was first seen in thread",
+			sym("t_order_silent")),
+	      "rank violation: where the opposite (right) order was first seen");
 	check(strstr(log, "locks held by this thread (1): mman_v\n") != NULL,
 	      "rank violation: held list");
 	check(strstr(log, "hierarchy: fdtable -> lockfs -> mman (") != NULL,
@@ -423,6 +426,82 @@ static void t_held_stacks_off(void)
 	      "held_stacks=0: the caller is symbolized");
 	check(block_has(log, "acquiring \"lockfs_s\"", "#1 "),
 	      "held_stacks=0: the acquisition still has a full stack");
+}
+
+/* A shim entry point: marks the program's call into the shim. */
+static __attribute__((noinline)) void fake_wrapper(struct lk_lock *l)
+{
+	LK_ENTRY_SCOPE();
+	lk_lock(l);
+	__asm__ volatile("");
+}
+
+static __attribute__((noinline)) void t_entry_pc(void)
+{
+	static struct lk_class c_enhi = LK_CLASS_INIT("enhi", LK_RANK_LEAF + 21, false);
+	static struct lk_class c_enlo = LK_CLASS_INIT("enlo", LK_RANK_LEAF + 20, false);
+	LOCK(c_enhi, mman_en);          /* a new pair: not a repeat of another case */
+	LOCK(c_enlo, fdt_en);
+	const char *log;
+
+	log_clear();
+	lk_config.held_stacks = 0;
+	check(lk_entry_pc == 0, "entry pc: unset outside the shim");
+	fake_wrapper(&mman_en);         /* held record: caller + entry */
+	check(lk_entry_pc == 0, "entry pc: restored when the wrapper returns");
+	lk_lock(&fdt_en);               /* rank violation: prints the held record */
+	lk_unlock(&fdt_en);
+	lk_unlock(&mman_en);
+	log = log_read();
+	check(block_has(log, "while holding \"mman_en\"", sym("fake_wrapper")),
+	      "entry pc: the held lock shows its caller (the wrapper)");
+	check(block_has(log, "while holding \"mman_en\"", "(the program's call into the shim)") &&
+	      block_has(log, "while holding \"mman_en\"", sym("t_entry_pc+0x")),
+	      "entry pc: and the program's call into the shim");
+}
+
+/*
+ * Without LK_ENTRY_SCOPE the runtime walks the shim's frames: make two
+ * functions "the shim" by putting them in their own section and giving
+ * its bounds as the shim's text.
+ */
+#define FAKE_SHIM __attribute__((noinline, section("lk_fake_shim")))
+extern char __start_lk_fake_shim[], __stop_lk_fake_shim[];
+
+FAKE_SHIM void fake_shim_inner(struct lk_lock *l)
+{
+	lk_lock(l);
+	__asm__ volatile("");
+}
+
+FAKE_SHIM void fake_shim_entry(struct lk_lock *l)
+{
+	fake_shim_inner(l);
+	__asm__ volatile("");
+}
+
+static __attribute__((noinline)) void t_entry_walk(void)
+{
+	static struct lk_class c_wkhi = LK_CLASS_INIT("wkhi", LK_RANK_LEAF + 23, false);
+	static struct lk_class c_wklo = LK_CLASS_INIT("wklo", LK_RANK_LEAF + 22, false);
+	LOCK(c_wkhi, hi_wk);
+	LOCK(c_wklo, lo_wk);
+	const char *log;
+
+	log_clear();
+	lk_config.held_stacks = 0;
+	lk_set_entry_text((uintptr_t)__start_lk_fake_shim, (uintptr_t)__stop_lk_fake_shim);
+	fake_shim_entry(&hi_wk);        /* held record: caller fake_shim_inner, entry here */
+	lk_set_entry_text(0, 0);
+	lk_lock(&lo_wk);
+	lk_unlock(&lo_wk);
+	lk_unlock(&hi_wk);
+	log = log_read();
+	check(block_has(log, "while holding \"hi_wk\"", sym("fake_shim_inner")),
+	      "entry walk: the held lock shows its caller");
+	check(block_has(log, "while holding \"hi_wk\"", "(the program's call into the shim)") &&
+	      block_has(log, "while holding \"hi_wk\"", sym("t_entry_walk+0x")),
+	      "entry walk: the first frame outside the shim is the program's call");
 }
 
 static void t_lockdep_off(void)
@@ -643,6 +722,8 @@ static const struct {
 	{ "nonlifo", t_nonlifo },
 	{ "unlock_not_held", t_unlock_not_held },
 	{ "held_stacks_off", t_held_stacks_off },
+	{ "entry_pc", t_entry_pc },
+	{ "entry_walk", t_entry_walk },
 	{ "lockdep_off", t_lockdep_off },
 	{ "overflow", t_overflow },
 	{ "recursive_self", t_recursive_self },

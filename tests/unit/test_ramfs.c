@@ -128,7 +128,7 @@ enum op {
 	OP_LINKF, OP_SYMLINK, OP_READLINK, OP_STAT, OP_LSTAT, OP_ACCESS, OP_EACCESS, OP_CHMOD,
 	OP_CHOWN, OP_LCHOWN, OP_UTIMES, OP_UTNOW, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD,
 	OP_SEEK, OP_TRUNC, OP_FALLOC, OP_FSTAT, OP_LIST, OP_GETFL, OP_SETFL, OP_SNAP, OP_TIMES,
-	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE,
+	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE, OP_PWRITEV2, OP_PREADV2, OP_IOVMANY,
 };
 
 struct step {
@@ -165,6 +165,7 @@ static bool same_stat(const struct stat *k, const struct stat *r, bool blocks)
 {
 	return k->st_mode == r->st_mode && k->st_nlink == r->st_nlink &&
 	       k->st_size == r->st_size && k->st_uid == r->st_uid && k->st_gid == r->st_gid &&
+	       k->st_rdev == r->st_rdev && k->st_blksize == r->st_blksize &&
 	       (!blocks || k->st_blocks == r->st_blocks);
 }
 
@@ -312,7 +313,7 @@ static long k_path_op(struct env *e, const struct step *s)
 	case OP_MKDIR:
 		return kerr(mkdirat(e->base, s->a, (mode_t)s->x));
 	case OP_MKNOD:
-		return kerr(mknodat(e->base, s->a, (mode_t)s->x, 0));
+		return kerr(mknodat(e->base, s->a, (mode_t)s->x, (dev_t)s->y));
 	case OP_UNLINK:
 		return kerr(unlinkat(e->base, s->a, 0));
 	case OP_RMDIR:
@@ -355,7 +356,7 @@ static long r_path_op(struct env *e, const struct step *s)
 	case OP_MKDIR:
 		return ramfs_ops.mkdir(tp(&t, f, 0, s->a, 0), (mode_t)s->x, c);
 	case OP_MKNOD:
-		return ramfs_ops.mknod(tp(&t, f, 0, s->a, 0), (mode_t)s->x, 0, c);
+		return ramfs_ops.mknod(tp(&t, f, 0, s->a, 0), (mode_t)s->x, (dev_t)s->y, c);
 	case OP_UNLINK:
 		return ramfs_ops.unlink(tp(&t, f, 0, s->a, 0), 0, c);
 	case OP_RMDIR:
@@ -408,7 +409,9 @@ static long r_stat(struct env *e, const struct step *s, struct stat *st)
 
 	if (s->op == OP_FSTAT)
 		return ramfs_ops.fstat(&e->t->m, e->rfd[s->slot], st);
-	return ramfs_ops.stat(tp(&t, e->t, 0, s->a, s->op == OP_LSTAT ? VFS_NOFOLLOW : 0), st);
+	tp(&t, e->t, 0, s->a, s->op == OP_LSTAT ? VFS_NOFOLLOW : 0);
+	t.p.cred = &e->cred;
+	return ramfs_ops.stat(&t.p, st);
 }
 
 static bool ts_changed(const struct timespec *a, const struct timespec *b)
@@ -482,7 +485,9 @@ static bool step_readlink(struct env *e, const struct step *s, long *k, long *r)
 	struct tpath t;
 
 	*k = kerr(readlinkat(e->base, s->a, kb, (size_t)s->x));
-	*r = ramfs_ops.readlink(tp(&t, e->t, 0, s->a, 0), rb, (size_t)s->x);
+	tp(&t, e->t, 0, s->a, 0);
+	t.p.cred = &e->cred;
+	*r = ramfs_ops.readlink(&t.p, rb, (size_t)s->x);
 	return *k <= 0 || *k != *r || memcmp(kb, rb, (size_t)*k) == 0;
 }
 
@@ -552,6 +557,35 @@ static bool step_fd(struct env *e, const struct step *s, long *k, long *r)
 	return true;
 }
 
+/* preadv2/pwritev2 with the length x cut in three iovecs, offset y, rwf z;
+ * OP_IOVMANY: x empty iovecs. */
+static bool step_iov(struct env *e, const struct step *s, long *k, long *r)
+{
+	static char kb[1 << 16], rb[1 << 16];
+	static struct iovec kv[1100], rv[1100];
+	bool w = s->op == OP_PWRITEV2;
+	size_t len = (size_t)s->x, cut[3] = { len / 4, len / 2, len - len / 4 - len / 2 };
+	int n = 3;
+
+	fill(kb, len, 42);
+	memcpy(rb, kb, len);
+	if (!w)
+		memset(rb, 3, len);
+	for (int i = 0, o = 0; i < 3; o += (int)cut[i], i++) {
+		kv[i] = (struct iovec){ kb + o, cut[i] };
+		rv[i] = (struct iovec){ rb + o, cut[i] };
+	}
+	if (s->op == OP_IOVMANY) {
+		n = (int)s->x;
+		for (int i = 0; i < n; i++)
+			kv[i] = rv[i] = (struct iovec){ kb, 0 };
+	}
+	*k = kerr(w ? pwritev2(e->kfd[s->slot], kv, n, s->y, (int)s->z)
+		    : preadv2(e->kfd[s->slot], kv, n, s->y, (int)s->z));
+	*r = ramfs_ops.rw(&e->t->m, e->rfd[s->slot], rv, n, s->y, w, (int)s->z);
+	return w || *k <= 0 || *k != *r || memcmp(kb, rb, (size_t)*k) == 0;
+}
+
 /* linkat(fd, "", dir, name, AT_EMPTY_PATH): the vfs names the node by
  * its inode number (st_ino is the ramfs node id). */
 static bool step_linkat_fd(struct env *e, const struct step *s, long *k, long *r)
@@ -572,6 +606,7 @@ static const char *op_names[] = {
 	"symlink", "readlink", "stat", "lstat", "access", "eaccess", "chmod", "chown", "lchown",
 	"utimes", "utnow", "write", "pwrite", "read", "pread", "seek", "trunc", "falloc", "fstat",
 	"list", "getfl", "setfl", "snap", "times", "linkat_fd", "fchmod", "stattime", "dirsize",
+	"pwritev2", "preadv2", "iovmany",
 };
 
 static bool step_run(struct env *e, const struct step *s, int line)
@@ -604,6 +639,9 @@ static bool step_run(struct env *e, const struct step *s, int line)
 		break;
 	case OP_LINKAT_FD:
 		same = step_linkat_fd(e, s, &k, &r);
+		break;
+	case OP_PWRITEV2: case OP_PREADV2: case OP_IOVMANY:
+		same = step_iov(e, s, &k, &r);
 		break;
 	default:
 		k = k_path_op(e, s);
@@ -741,12 +779,60 @@ static const struct step tab_files[] = {
 	S(OPEN, "f", NULL, O_RDONLY | O_DIRECTORY, 0, 0, 3),
 	S(OPEN, "f", NULL, O_WRONLY | O_TRUNC, 0, 0, 3),
 	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(OPEN, "f", NULL, O_PATH, 0, 0, 4),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 4),
+	S(READ, NULL, NULL, 10, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(SEEK, NULL, NULL, 0, SEEK_SET, 0, 4),
+	S(TRUNC, NULL, NULL, 0, 0, 0, 4),
+	S(OPEN, "f", NULL, O_PATH | O_CREAT | O_TRUNC, 0644, 0, 4),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 4),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 4),
+	S(OPEN, "newd", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
+	S(OPEN, "f", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
+	S(OPEN, "f", NULL, O_RDWR | O_NOATIME, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(SETFL, NULL, NULL, O_APPEND | O_DIRECT, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 4),
 	S(OPEN, "m", NULL, CR, 06777, 0, 3),
 	S(STAT, "m", NULL, 0, 0, 0, 0),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 0),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 1),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 2),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
+	END
+};
+
+static const struct step tab_iov[] = {
+	S(OPEN, "v", NULL, CR, 0644, 0, 0),
+	S(PWRITEV2, NULL, NULL, 300, 0, 0, 0),
+	S(PREADV2, NULL, NULL, 300, 0, 0, 0),
+	S(PREADV2, NULL, NULL, 1000, 10, 0, 0),
+	S(PREADV2, NULL, NULL, 100, -1, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_CUR, 0, 0),
+	S(PWRITEV2, NULL, NULL, 50, -1, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_CUR, 0, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, RWF_APPEND, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, 0x100000, 0),
+	S(PREADV2, NULL, NULL, 64, 0, RWF_HIPRI, 0),
+	S(PWRITEV2, NULL, NULL, 64, 0, RWF_DSYNC | RWF_SYNC, 0),
+	S(PREADV2, NULL, NULL, 64, -7, 0, 0),
+	S(IOVMANY, NULL, NULL, 1025, 0, 0, 0),
+	S(IOVMANY, NULL, NULL, 1024, 0, 0, 0),
+	S(PWRITE, NULL, NULL, 10, 0x7ffffffffffffffbL, 1, 0),
+	S(PWRITE, NULL, NULL, 10, 0x7ffffffffffff000L, 1, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(PREAD, NULL, NULL, 20, 0x7ffffffffffff000L, 0, 0),
+	S(TRUNC, NULL, NULL, 0x7fffffffffffffffL, 0, 0, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(SEEK, NULL, NULL, 0, SEEK_END, 0, 0),
+	S(SEEK, NULL, NULL, 1, SEEK_CUR, 0, 0),
+	S(WRITE, NULL, NULL, 10, 0, 1, 0),
+	S(TRUNC, NULL, NULL, 100, 0, 0, 0),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 0),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 0),
 	END
 };
 
@@ -814,6 +900,10 @@ static const struct step tab_dirs[] = {
 	S(MKNOD, "bad", NULL, 0170000 | 0644, 0, 0, 0),
 	S(MKNOD, "reg", NULL, 0640, 0, 0, 0),
 	S(MKNOD, "reg2/", NULL, 0640, 0, 0, 0),
+	S(MKNOD, "chr", NULL, S_IFCHR | 0600, 0, 0, 0),
+	S(MKNOD, "null", NULL, S_IFCHR | 0600, 0x103, 0, 0),
+	S(STAT, "null", NULL, 0, 0, 0, 0),
+	S(STAT, "chr", NULL, 0, 0, 0, 0),
 	S(STAT, "fifo", NULL, 0, 0, 0, 0),
 	S(STAT, "sock", NULL, 0, 0, 0, 0),
 	S(STAT, "reg", NULL, 0, 0, 0, 0),
@@ -1162,6 +1252,13 @@ static const struct step tab_perm[] = {
 	S(RENAME, "p/mine/sub", "p/msub", 0, 0, 0, 0),
 	S(OPEN, "p/mine/sub/f", NULL, CR, 0644, 0, 4),
 	S(RMDIR, "p/mine/sub", NULL, 0, 0, 0, 0),
+	S(MKNOD, "p/chr", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/r755/chr", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/r644", NULL, S_IFCHR | 0644, 0, 0, 0),
+	S(MKNOD, "p/null", NULL, S_IFCHR | 0644, 0x103, 0, 0),
+	S(MKNOD, "p/blk", NULL, S_IFBLK | 0644, 0, 0, 0),
+	S(MKNOD, "p/fifo", NULL, S_IFIFO | 0644, 0, 0, 0),
+	S(STAT, "p/fifo", NULL, 0, 0, 0, 0),
 	S(OPEN, "p", NULL, O_TMPFILE | O_RDWR, 0600, 0, 5),
 	S(OPEN, "p/r755", NULL, O_TMPFILE | O_RDWR, 0600, 0, 5),
 	S(LIST, "p", NULL, 0, 0, 0, 0),
@@ -1295,7 +1392,7 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	static char pa[64], pb[64];
 	static const unsigned rflags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
 	struct step s = { .a = pa, .b = pb };
-	unsigned k = rnd(sd) % 16;
+	unsigned k = rnd(sd) % 20;
 
 	rnd_path(sd, pa);
 	rnd_path(sd, pb);
@@ -1334,9 +1431,20 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 		break;
 	case 13: s = (struct step){ OP_PREAD, NULL, NULL, 30000, rnd(sd) % 10000, 0, 0 }; break;
 	case 14: s = (struct step){ OP_READLINK, pa, NULL, 64, 0, 0, 0 }; break;
-	default: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
+	case 15: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
+	case 16:
+		s = (struct step){ OP_FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
+		break;
+	case 17:
+		s = (struct step){ OP_SEEK, NULL, NULL, rnd(sd) % 40000,
+				   rnd(sd) % 2 ? SEEK_DATA : SEEK_HOLE, 0, 0 };
+		break;
+	case 18: s = (struct step){ OP_CHMOD, pa, NULL, rnd(sd) % 07777, 0, 0, 0 }; break;
+	default: s = (struct step){ OP_CLOSE, NULL, NULL, 0, 0, 0, 0 }; break;
 	}
-	if ((s.op == OP_PWRITE || s.op == OP_PREAD || s.op == OP_FSTAT) && e->kfd[0] < 0)
+	if ((s.op == OP_PWRITE || s.op == OP_PREAD || s.op == OP_FSTAT || s.op == OP_FALLOC ||
+	     s.op == OP_SEEK || s.op == OP_CLOSE) && e->kfd[0] < 0)
 		return;
 	step_run(e, &s, i);
 }
@@ -1356,6 +1464,66 @@ static void group_random(unsigned seed, int steps)
 		rnd_step(&e, &seed, i);
 	env_fini(&e);
 	tfs_fsck(&t, "random");
+	tfs_close(&t);
+	close(base);
+}
+
+/* Root builds a tree of mixed owners and modes; uid 1000 then walks it
+ * at random (permission errors, sticky, setgid), the kernel judging. */
+static const struct step tab_user_setup[] = {
+	S(MKDIR, "a", NULL, 0755, 0, 0, 0),
+	S(MKDIR, "b", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "b", NULL, 01777, 0, 0, 0),
+	S(MKDIR, "b/a", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "b/a", NULL, 02777, 0, 0, 0),
+	S(CHOWN, "b/a", NULL, 0, 2000, 0, 0),
+	S(OPEN, "a/x", NULL, CR, 0644, 0, 0),
+	S(OPEN, "b/y", NULL, CR, 0666, 0, 0),
+	S(CHMOD, "b/y", NULL, 0666, 0, 0, 0),
+	S(MKDIR, "a/c", NULL, 0777, 0, 0, 0),
+	S(CHMOD, "a/c", NULL, 0777, 0, 0, 0),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 0),
+	END
+};
+
+static void group_random_user(unsigned seed, int steps)
+{
+	gid_t groups[2] = { 1000, 2000 };
+	struct tfs t;
+	struct env e;
+	int base = kdir_new(), pfd[2];
+	pid_t pid;
+
+	printf("-- random as uid 1000, seed %u, %d steps\n", seed, steps);
+	if (geteuid() != 0) {
+		printf("   (not root: skipped)\n");
+		return;
+	}
+	tfs_open(&t, 64 << 20);
+	ramfs_root_0777(&t);
+	env_init(&e, &t, base);
+	run_table(&e, tab_user_setup, 0);
+	if (pipe(pfd) < 0)
+		exit(2);
+	pid = fork_counted();
+	if (pid == 0) {
+		unsigned long f0 = failed;
+
+		if (setgroups(2, groups) < 0 || setresgid(1000, 1000, 1000) < 0 ||
+		    setresuid(1000, 1000, 1000) < 0)
+			_exit(4);
+		e.cred = (struct vfs_cred){ .uid = 1000, .gid = 1000, .ruid = 1000, .rgid = 1000,
+					    .ngroups = 2, .groups = { 1000, 2000 }, .umask = 022 };
+		for (int i = 0; i < steps && failed - f0 < 20; i++)
+			rnd_step(&e, &seed, i);
+		env_fini(&e);
+		child_report(pfd[1]);
+	}
+	child_collect(pfd[0], pid, "random as uid 1000");
+	close(pfd[0]);
+	close(pfd[1]);
+	env_fini(&e);
+	tfs_fsck(&t, "random as uid 1000");
 	tfs_close(&t);
 	close(base);
 }
@@ -1620,6 +1788,16 @@ static void group_escape(void)
 	tfs_fsck(&t, "held removed dir");
 	ramfs_ops.node_hold(&t.m, e, -1);
 	tfs_fsck(&t, "released removed dir");
+	check(ramfs_ops.stat(tp(&p, &t, e, "", VFS_EMPTY_PATH), &st) == -ENOENT,
+	      "a freed start node: ENOENT");
+	{
+		struct tpath q;
+
+		strcpy(p.escape, "stale");
+		r = ramfs_ops.rename(tp(&p, &t, 0, "f", 0), tp(&q, &t, 0, "../y", 0), 0, &root_cred);
+		check(r == -VFS_EESCAPE && p.escape[0] == 0 && strcmp(q.escape, "/y") == 0,
+		      "rename: only the escaping path has escape[] set (%s)", q.escape);
+	}
 	check(ramfs_ops.unlink(tp(&p, &t, 0, "/", 0), AT_REMOVEDIR, &root_cred) == -EBUSY,
 	      "rmdir of the mount root: EBUSY");
 	check(ramfs_ops.rename(tp(&p, &t, 0, "/", 0), tp(&(struct tpath){ 0 }, &t, 0, "zz", 0), 0,
@@ -1642,6 +1820,7 @@ static void group_enospc(void)
 	struct tfs t;
 	struct tpath p;
 	struct statfs sf0, sf;
+	struct stat st;
 	vfs_ofd f, ofds[100];
 	size_t total = 0;
 	long w = 0;
@@ -1684,6 +1863,11 @@ static void group_enospc(void)
 	}
 	check(ramfs_ops.symlink("some/target", tp(&p, &t, 0, "sl", 0), &root_cred) == -ENOSPC,
 	      "symlink when full: ENOSPC");
+	ramfs_ops.open(tp(&p, &t, 0, "small", 0), O_RDWR, 0, &root_cred, &f);
+	check(ramfs_ops.fallocate(&t.m, f, 0, 0, 1 << 20) == -ENOSPC, "fallocate when full: ENOSPC");
+	check(ramfs_ops.fstat(&t.m, f, &st) == 0 && st.st_size == 5 && st.st_blocks == 8,
+	      "a failed fallocate changes nothing");
+	ramfs_ops.ofd_put(&t.m, f);
 	r_unlink(&t, "big");
 	ramfs_ops.statfs(&t.m, &sf);
 	check(sf.f_bfree == sf0.f_bfree - 1, "space back after unlink (%lu of %lu)",
@@ -1788,6 +1972,87 @@ static void group_pins(void)
 	tfs_close(&t);
 }
 
+static int count_extents(struct tfs *t, vfs_node n)
+{
+	int c = 0;
+
+	for (uint32_t e = t->fs->nodes[n].ext; e; e = t->fs->exts[e].next)
+		c++;
+	return c;
+}
+
+/* Files growing side by side stay in few extents; a pinned file is not
+ * moved (its mapping stays valid), it gets a new extent instead. */
+static void group_growth(void)
+{
+	enum { PAGES = 2000 };
+	static char page[4096], back[4096];
+	struct vfs_map_piece pc[8];
+	struct tfs t;
+	struct tpath p;
+	struct stat sa, sb;
+	vfs_ofd fa, fb;
+	vfs_node node;
+	bool ok = true;
+	int n;
+
+	printf("-- growth keeps files in few extents\n");
+	tfs_open(&t, 64 << 20);
+	ramfs_ops.open(tp(&p, &t, 0, "a", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fa);
+	ramfs_ops.open(tp(&p, &t, 0, "b", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fb);
+	for (int i = 0; i < PAGES; i++) {
+		struct iovec iov = { page, sizeof(page) };
+
+		fill(page, sizeof(page), i);
+		ok &= ramfs_ops.rw(&t.m, fa, &iov, 1, -1, 1, 0) == sizeof(page);
+		fill(page, sizeof(page), -i);
+		ok &= ramfs_ops.rw(&t.m, fb, &iov, 1, -1, 1, 0) == sizeof(page);
+	}
+	check(ok, "interleaved appends");
+	ramfs_ops.fstat(&t.m, fa, &sa);
+	ramfs_ops.fstat(&t.m, fb, &sb);
+	check(count_extents(&t, (vfs_node)sa.st_ino) <= 16 && count_extents(&t, (vfs_node)sb.st_ino) <= 16,
+	      "extents: %d and %d for %d pages each", count_extents(&t, (vfs_node)sa.st_ino),
+	      count_extents(&t, (vfs_node)sb.st_ino), PAGES);
+	check(sa.st_blocks == PAGES * 8, "blocks %ld", (long)sa.st_blocks);
+	for (int i = 0; i < PAGES; i += 97) {
+		struct iovec iov = { back, sizeof(back) };
+
+		fill(page, sizeof(page), i);
+		ramfs_ops.rw(&t.m, fa, &iov, 1, (off_t)i * 4096, 0, 0);
+		ok &= memcmp(page, back, sizeof(page)) == 0;
+	}
+	check(ok, "content survives the moves");
+	tfs_fsck(&t, "growth");
+
+	/* pinned: appending does not move the mapped extent */
+	n = ramfs_ops.map(&t.m, fb, 0, 4096, PROT_READ, MAP_SHARED, pc, 8, &node);
+	{
+		uint64_t seg0 = pc[0].seg_off;
+		int ext0 = count_extents(&t, node);
+		struct iovec iov = { page, sizeof(page) };
+		vfs_ofd fc;
+
+		/* take the pages after b's extent so it cannot grow in place */
+		ramfs_ops.open(tp(&p, &t, 0, "c", 0), O_CREAT | O_RDWR, 0644, &root_cred, &fc);
+		for (int i = 0; i < 64 && ok; i++)
+			ok &= ramfs_ops.rw(&t.m, fc, &iov, 1, -1, 1, 0) == sizeof(page);
+		ramfs_ops.ofd_put(&t.m, fc);
+		for (int i = 0; i < 64 && ok; i++)
+			ok &= ramfs_ops.rw(&t.m, fb, &iov, 1, -1, 1, 0) == sizeof(page);
+		n = ramfs_ops.map(&t.m, fb, 0, 4096, PROT_READ, MAP_SHARED, pc, 8, &node);
+		check(n == 1 && pc[0].seg_off == seg0, "a pinned extent is not moved");
+		check(count_extents(&t, node) >= ext0, "appended in a new extent (%d -> %d)", ext0,
+		      count_extents(&t, node));
+		ramfs_ops.unpin(&t.m, node, 0, 4096);
+		ramfs_ops.unpin(&t.m, node, 0, 4096);
+	}
+	tfs_fsck(&t, "pinned growth");
+	ramfs_ops.ofd_put(&t.m, fa);
+	ramfs_ops.ofd_put(&t.m, fb);
+	tfs_close(&t);
+}
+
 static void group_attach(void)
 {
 	struct ramfs_config cfg = { .size = 4 << 20 };
@@ -1823,6 +2088,51 @@ static void group_attach(void)
 	tfs_close(&t);
 	check(ramfs_remove(t.name) == -ENOENT, "remove twice: ENOENT");
 	check(ramfs_remove("a/b") == -EINVAL, "remove with a slash: EINVAL");
+	/* racing creators: one initialises, the others wait for "ready" */
+	{
+		char nm[64];
+		pid_t kids[4];
+		int ok = 0, st;
+
+		snprintf(nm, sizeof(nm), "test.%d.race", (int)getpid());
+		cfg.name = nm;
+		ramfs_remove(nm);
+		fflush(stdout);
+		for (int i = 0; i < 4; i++) {
+			kids[i] = fork();
+			if (kids[i] == 0) {
+				struct ramfs *fs;
+				struct tfs k;
+				char nmk[16];
+
+				if (ramfs_attach(&cfg, &fs, msg, sizeof(msg)) < 0)
+					_exit(1);
+				k.fs = fs;
+				k.m = (struct vfs_mount){ .ops = &ramfs_ops, .fs = fs, .parent = "/" };
+				snprintf(nmk, sizeof(nmk), "k%d", i);
+				_exit(r_create(&k, nmk, "z", 1) == 0 &&
+				      ramfs_fsck(fs, msg, sizeof(msg)) == 0 ? 0 : 2);
+			}
+		}
+		for (int i = 0; i < 4; i++) {
+			waitpid(kids[i], &st, 0);
+			ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		}
+		check(ok == 4, "four racing attaches of a new segment: %d ok", ok);
+		r = ramfs_attach(&cfg, &other, msg, sizeof(msg));
+		if (r == 0) {
+			struct statfs sf;
+			struct ramfs_usage u;
+
+			ramfs_usage(other, &u);
+			check(u.files == 5, "one segment, four files (%zu nodes)", u.files);
+			t2.fs = other;
+			t2.m = (struct vfs_mount){ .ops = &ramfs_ops, .fs = other, .parent = "/" };
+			check(ramfs_ops.statfs(&t2.m, &sf) == 0, "statfs");
+			ramfs_test_detach(other);
+		}
+		ramfs_remove(nm);
+	}
 	cfg.size = 8192;
 	cfg.name = "test.tiny";
 	check(ramfs_attach(&cfg, &other, msg, sizeof(msg)) == -EINVAL, "too small: %s", msg);
@@ -1901,6 +2211,65 @@ static void group_fork(void)
 	tfs_close(&t);
 }
 
+/* fsck notices each kind of damage, and the repair undoes it. */
+static void damage(struct tfs *t, int kind, vfs_node f, vfs_node d)
+{
+	struct ramfs *fs = t->fs;
+
+	switch (kind) {
+	case 0: fs->hdr->free_pages--; break;
+	case 1: ramfs_bit_set(fs->bitmap, fs->exts[fs->nodes[f].ext].spage, false); break;
+	case 2: fs->nodes[f].nlink++; break;
+	case 3: memset(fs->buckets, 0, fs->hdr->nbuckets * sizeof(uint32_t)); break;
+	case 4: fs->nodes[d].entries++; break;
+	case 5: fs->nodes[f].opens += 2; break;
+	case 6: fs->nodes[f].pages++; break;
+	case 7: fs->hdr->tab[RAMFS_T_DIRENT].used++; break;
+	case 8: fs->nodes[d].first = 0; break;
+	case 9: fs->nodes[d].nlink = 7; break;
+	default: fs->hdr->tab[RAMFS_T_NODE].free = 9999; break;
+	}
+}
+
+static void group_fsck_damage(void)
+{
+	static char data[10000], back[10000];
+	struct tfs t;
+	struct stat st;
+	char msg[256];
+	vfs_node f, d;
+	vfs_ofd o;
+	struct tpath p;
+
+	printf("-- fsck catches damage, repair undoes it\n");
+	fill(data, sizeof(data), 5);
+	for (int kind = 0; kind <= 10; kind++) {
+		tfs_open(&t, 16 << 20);
+		r_mkdir(&t, "d");
+		r_create(&t, "d/a", data, sizeof(data));
+		r_create(&t, "d/b", "b", 1);
+		ramfs_ops.open(tp(&p, &t, 0, "d/a", 0), O_RDONLY, 0, &root_cred, &o);
+		r_pstat(&t, "d/a", &st);
+		f = (vfs_node)st.st_ino;
+		r_pstat(&t, "d", &st);
+		d = (vfs_node)st.st_ino;
+		damage(&t, kind, f, d);
+		check(ramfs_fsck(t.fs, msg, sizeof(msg)) == -EUCLEAN && msg[0],
+		      "damage %d found: %s", kind, msg);
+		ramfs_test_lock(t.fs);
+		ramfs_repair(t.fs);
+		ramfs_test_unlock(t.fs);
+		check(ramfs_fsck(t.fs, msg, sizeof(msg)) == 0, "damage %d repaired: %s", kind, msg);
+		check(r_slurp(&t, "d/a", back, sizeof(back)) == sizeof(data) &&
+		      memcmp(back, data, sizeof(data)) == 0, "damage %d: data intact", kind);
+		ramfs_ops.ofd_put(&t.m, o);
+		check(r_unlink(&t, "d/a") == 0 && r_unlink(&t, "d/b") == 0 && r_mkdir(&t, "d/c") == 0,
+		      "damage %d: the fs works on", kind);
+		tfs_fsck(&t, "after repair and more work");
+		tfs_close(&t);
+	}
+}
+
 /* A process dies holding the segment lock, with derived state damaged. */
 static void group_ownerdead(void)
 {
@@ -1955,6 +2324,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	group_table("files", tab_files);
+	group_table("vectors and limits", tab_iov);
 	group_table("directories", tab_dirs);
 	group_table("links", tab_links);
 	group_table("rename", tab_rename);
@@ -1962,13 +2332,18 @@ int main(int argc, char **argv)
 	group_table("tmpfile, unlinked open, fallocate", tab_special);
 	group_perm();
 	group_names();
-	group_random(seed, 1500);
+	for (int i = 0; i < 3; i++)
+		group_random(seed + (unsigned)i, 1500);
+	for (int i = 0; i < 2; i++)
+		group_random_user(seed + 10 + (unsigned)i, 1500);
 	group_readdir();
 	group_escape();
 	group_enospc();
 	group_pins();
+	group_growth();
 	group_attach();
 	group_fork();
+	group_fsck_damage();
 	group_ownerdead();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);

@@ -1,0 +1,1013 @@
+/*
+ * lk_report: the lock runtime's output.  Violation reports in two
+ * formats (human, in the style of lockdep and TSan; JSON lines), the
+ * suppression list, the summary, the order graph and the lockstat table
+ * at exit.
+ *
+ * Shared state:
+ *  - lk_supp (the suppression list): written once by lk_suppressions_load
+ *    at init, before other threads run; read-only after, no lock;
+ *  - lk_print.busy: an atomic flag that serializes the table printers
+ *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static;
+ *    a printer that finds it taken skips its print.
+ * Reports build their text on the caller's stack (struct shim_logbuf) and
+ * take no shim lock; symbolization (libdw) runs here only.
+ */
+#include "shim/lk_report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>              /* snprintf only: no FILE streams */
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "shim/lk_stack.h"
+#include "shim/lk_stat.h"
+#include "shim/log.h"
+
+#define LK_SUPP_MAX 128
+#define LK_SUPP_TEXT 8192
+
+static struct {
+	unsigned n;
+	const char *pat[LK_SUPP_MAX];
+	char text[LK_SUPP_TEXT];
+} lk_supp;
+
+static struct {
+	int busy;
+	uint32_t order[LK_STAT_SITES_HARD > LK_CLASSES_HARD + 1 ?
+		       LK_STAT_SITES_HARD : LK_CLASSES_HARD + 1];
+} lk_print;
+
+static int lk_tid(void)
+{
+	return (int)syscall(SYS_gettid);
+}
+
+static const char *lk_name(const struct lk_lock *l)
+{
+	return l->name ? l->name : l->cls->name;
+}
+
+static const char *lk_cname(uint16_t id)
+{
+	const struct lk_class *c = lk_class_by_id(id);
+
+	return c ? c->name : "?";
+}
+
+/* ---- suppressions ---- */
+
+/* Glob with * and ?, iterative with one backtrack point. */
+static bool lk_glob(const char *p, const char *s)
+{
+	const char *star = NULL, *resume = NULL;
+
+	while (*s) {
+		if (*p == '*') {
+			star = p++;
+			resume = s;
+		} else if (*p == '?' || *p == *s) {
+			p++;
+			s++;
+		} else if (star) {
+			p = star + 1;
+			s = ++resume;
+		} else {
+			return false;
+		}
+	}
+	while (*p == '*')
+		p++;
+	return *p == 0;
+}
+
+int lk_suppressions_load(const char *path, int *bad_line)
+{
+	long fd = syscall(SYS_openat, AT_FDCWD, path, O_RDONLY | O_CLOEXEC);
+	size_t len = 0;
+	int lineno = 0;
+	char *p;
+
+	*bad_line = 0;
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		long n = syscall(SYS_read, fd, lk_supp.text + len, sizeof(lk_supp.text) - 1 - len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		len += (size_t)n;
+		if (len == sizeof(lk_supp.text) - 1)
+			break;
+	}
+	syscall(SYS_close, fd);
+	if (len == sizeof(lk_supp.text) - 1)
+		return -EFBIG;
+	lk_supp.text[len] = 0;
+	for (p = lk_supp.text; *p;) {
+		char *nl = strchrnul(p, '\n'), *end = nl;
+		char *next = *nl ? nl + 1 : nl;
+
+		lineno++;
+		*nl = 0;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		while (end > p && (end[-1] == ' ' || end[-1] == '\t' || end[-1] == '\r'))
+			*--end = 0;
+		if (*p && *p != '#') {
+			if (strncmp(p, "lockorder:", 10) != 0 || !p[10] || lk_supp.n == LK_SUPP_MAX) {
+				*bad_line = lineno;
+				return -EINVAL;
+			}
+			lk_supp.pat[lk_supp.n++] = p + 10;
+		}
+		p = next;
+	}
+	return 0;
+}
+
+static bool lk_supp_pc(struct lk_sym *sym, uintptr_t pc)
+{
+	struct lk_frame f;
+
+	if (!pc)
+		return false;
+	lk_sym_resolve(sym, pc, &f);
+	for (unsigned i = 0; i < lk_supp.n; i++)
+		if (f.func[0] && lk_glob(lk_supp.pat[i], f.func))
+			return true;
+	return false;
+}
+
+static bool lk_supp_stack(struct lk_sym *sym, uint32_t stack, uintptr_t pc, uintptr_t entry)
+{
+	const uintptr_t *pcs;
+	unsigned n = lk_stack_get(stack, &pcs);
+
+	for (unsigned i = 0; i < n; i++)
+		if (lk_supp_pc(sym, pcs[i]))
+			return true;
+	return lk_supp_pc(sym, pc) || lk_supp_pc(sym, entry);
+}
+
+/* Does any frame of the report match a suppression? */
+static bool lk_supp_order(struct lk_sym *sym, const struct lk_held_view *hv, uint32_t stack,
+			  uintptr_t pc, uintptr_t entry, const struct lk_verdict *v)
+{
+	if (!lk_supp.n)
+		return false;
+	if (lk_supp_stack(sym, stack, pc, entry))
+		return true;
+	for (unsigned i = 0; i < v->nnew; i++) {
+		const struct lk_conflict *c = &v->c[i];
+		const struct lk_held *h = &hv->held[c->held];
+
+		if (lk_supp_stack(sym, h->stack, h->pc, h->entry_pc))
+			return true;
+		for (unsigned k = 0; c->kind == LK_VIOL_CYCLE && k < c->path_len; k++) {
+			const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+			if (e && (lk_supp_stack(sym, e->stack, e->pc, 0) ||
+				  lk_supp_stack(sym, e->held_stack, e->held_pc, e->held_entry)))
+				return true;
+		}
+	}
+	return false;
+}
+
+/* ---- JSON pieces ---- */
+
+static void lk_json_str(struct shim_logbuf *b, const char *s)
+{
+	char out[600];
+	size_t n = 0;
+
+	if (!s) {
+		shim_logbuf_printf(b, "null");
+		return;
+	}
+	out[n++] = '"';
+	for (; *s && n < sizeof(out) - 8; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\') {
+			out[n++] = '\\';
+			out[n++] = (char)ch;
+		} else if (ch < 0x20) {
+			n += (size_t)snprintf(out + n, sizeof(out) - n, "\\u%04x", ch);
+		} else {
+			out[n++] = (char)ch;
+		}
+	}
+	out[n++] = '"';
+	out[n] = 0;
+	shim_logbuf_printf(b, "%s", out);
+}
+
+static void lk_json_frame(struct shim_logbuf *b, struct lk_sym *sym, uintptr_t pc)
+{
+	struct lk_frame f;
+
+	lk_sym_resolve(sym, pc, &f);
+	shim_logbuf_printf(b, "{\"pc\":\"0x%lx\",\"func\":", (unsigned long)pc);
+	lk_json_str(b, f.func[0] ? f.func : NULL);
+	shim_logbuf_printf(b, ",\"off\":%lu,\"module\":", f.off);
+	lk_json_str(b, f.module[0] ? f.module : NULL);
+	shim_logbuf_printf(b, ",\"file\":");
+	lk_json_str(b, f.file);
+	shim_logbuf_printf(b, ",\"line\":%d}", f.file ? f.line : 0);
+}
+
+/* "stack":[...] with the frames of stack, or pc (and entry) alone. */
+static void lk_json_stack(struct shim_logbuf *b, struct lk_sym *sym, const char *key,
+			  uint32_t stack, uintptr_t pc, uintptr_t entry)
+{
+	const uintptr_t *pcs;
+	unsigned n = lk_stack_get(stack, &pcs);
+
+	shim_logbuf_printf(b, "\"%s\":[", key);
+	if (n == 0) {
+		if (pc)
+			lk_json_frame(b, sym, pc);
+		if (pc && entry) {
+			shim_logbuf_printf(b, ",");
+			lk_json_frame(b, sym, entry);
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (i)
+			shim_logbuf_printf(b, ",");
+		lk_json_frame(b, sym, pcs[i]);
+	}
+	shim_logbuf_printf(b, "],\"%s_complete\":%s", key, n ? "true" : "false");
+}
+
+static void lk_json_lock(struct shim_logbuf *b, const struct lk_lock *l)
+{
+	shim_logbuf_printf(b, "\"lock\":");
+	lk_json_str(b, lk_name(l));
+	shim_logbuf_printf(b, ",\"class\":");
+	lk_json_str(b, l->cls->name);
+	if (l->cls->rank == LK_RANK_NONE)
+		shim_logbuf_printf(b, ",\"rank\":null");
+	else
+		shim_logbuf_printf(b, ",\"rank\":%d", l->cls->rank);
+}
+
+/* ---- human pieces ---- */
+
+static void lk_put_lock(struct shim_logbuf *b, const char *what, const struct lk_lock *l,
+			const char *tail)
+{
+	if (l->cls->rank == LK_RANK_NONE)
+		shim_logbuf_printf(b, "  %s\"%s\" (class %s, unranked)%s\n", what, lk_name(l),
+				   l->cls->name, tail);
+	else
+		shim_logbuf_printf(b, "  %s\"%s\" (class %s, rank %d)%s\n", what, lk_name(l),
+				   l->cls->name, l->cls->rank, tail);
+}
+
+/*
+ * The frames of stack; without one, the caller pc and the program's call
+ * into the shim (entry), which is what the cheap held records keep.
+ */
+static void lk_put_stack(struct shim_logbuf *b, struct lk_sym *sym, uint32_t stack,
+			 uintptr_t pc, uintptr_t entry)
+{
+	const uintptr_t *pcs;
+	unsigned n = lk_stack_get(stack, &pcs);
+	char line[512];
+
+	if (n == 0) {
+		lk_sym_format(sym, pc, line, sizeof(line));
+		shim_logbuf_printf(b, "    #0 0x%012lx %s\n", (unsigned long)pc, line);
+		if (entry) {
+			lk_sym_format(sym, entry, line, sizeof(line));
+			shim_logbuf_printf(b, "    from 0x%012lx %s (the program's call into the shim)\n",
+					   (unsigned long)entry, line);
+		}
+		shim_logbuf_printf(b, "    (caller only: no stack was captured, see held_stacks)\n");
+		return;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		lk_sym_format(sym, pcs[i], line, sizeof(line));
+		shim_logbuf_printf(b, "    #%u 0x%012lx %s\n", i, (unsigned long)pcs[i], line);
+	}
+}
+
+static void lk_put_held_entry(struct shim_logbuf *b, struct lk_sym *sym,
+			      const struct lk_held *h, const char *what)
+{
+	lk_put_lock(b, what, h->lock,
+		    h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
+	lk_put_stack(b, sym, h->stack, h->pc, h->entry_pc);
+}
+
+static void lk_put_held_list(struct shim_logbuf *b, const struct lk_held_view *hv)
+{
+	shim_logbuf_printf(b, "  locks held by this thread (%u):", hv->nheld + hv->overflow);
+	for (unsigned i = 0; i < hv->nheld; i++)
+		shim_logbuf_printf(b, "%s %s", i ? "," : "",
+				   lk_name((const struct lk_lock *)hv->held[i].lock));
+	if (hv->overflow)
+		shim_logbuf_printf(b, ", and %u not recorded", hv->overflow);
+	shim_logbuf_printf(b, "\n");
+}
+
+/* The known ranked classes from rank lo to rank hi, in order. */
+static unsigned lk_hierarchy(struct lk_class **c, int lo, int hi)
+{
+	unsigned n = lk_nclasses(), k = 0;
+
+	for (unsigned id = 1; id <= n && k < 64; id++) {
+		struct lk_class *x = lk_class_by_id((uint16_t)id);
+		unsigned j;
+
+		if (!x || x->rank == LK_RANK_NONE || x->rank < lo || x->rank > hi)
+			continue;
+		for (j = k++; j > 0 && c[j - 1]->rank > x->rank; j--)
+			c[j] = c[j - 1];
+		c[j] = x;
+	}
+	return k;
+}
+
+static void lk_put_hierarchy(struct shim_logbuf *b, int lo, int hi)
+{
+	struct lk_class *c[64];
+	unsigned k = lk_hierarchy(c, lo, hi);
+
+	shim_logbuf_printf(b, "  hierarchy:");
+	for (unsigned i = 0; i < k; i++)
+		shim_logbuf_printf(b, "%s %s", i ? " ->" : "", c[i]->name);
+	shim_logbuf_printf(b, " (a lock may only be taken below the locks held)\n");
+}
+
+/* The gate class shared by every edge of a cycle, 0 if none. */
+static uint16_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_conflict *c)
+{
+	uint16_t gate = 0;
+
+	if (c->path_len < c->path_total)
+		return 0;
+	for (unsigned k = 0; k < c->path_len; k++) {
+		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+		if (!e || !e->gate || (gate && e->gate != gate))
+			return 0;
+		gate = e->gate;
+	}
+	return gate;
+}
+
+static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct lk_verdict *v,
+			 const struct lk_conflict *c)
+{
+	const struct lk_edge *first = lk_valid_edge(v->path[c->path_off]);
+	uint16_t gate = lk_cycle_gate(v, c);
+
+	if (!first)
+		return;
+	shim_logbuf_printf(b, "  cycle of %u lock classes: %s", c->path_total, lk_cname(first->from));
+	for (unsigned k = 0; k < c->path_len; k++) {
+		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+		shim_logbuf_printf(b, " -> %s", e ? lk_cname(e->to) : "?");
+	}
+	if (c->path_len < c->path_total)
+		shim_logbuf_printf(b, " ... (%u more edges)", c->path_total - c->path_len);
+	shim_logbuf_printf(b, "\n  edge %s -> %s: this acquisition (stacks above)\n",
+			   lk_cname(first->from), lk_cname(first->to));
+	for (unsigned k = 1; k < c->path_len; k++) {
+		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+		if (!e)
+			continue;
+		shim_logbuf_printf(b, "  edge %s -> %s, first seen in thread %d, %s acquired at:\n",
+				   lk_cname(e->from), lk_cname(e->to), e->tid, lk_cname(e->to));
+		lk_put_stack(b, sym, e->stack, e->pc, 0);
+		shim_logbuf_printf(b, "  edge %s -> %s, first seen in thread %d, %s %s at:\n",
+				   lk_cname(e->from), lk_cname(e->to), e->tid, lk_cname(e->from),
+				   e->flags & LK_EDGE_TRYHELD ? "held (taken by trylock)" : "held, taken");
+		lk_put_stack(b, sym, e->held_stack, e->held_pc, e->held_entry);
+	}
+	if (gate)
+		shim_logbuf_printf(b, "  note: every edge of this cycle was first seen while a lock of class %s was held; "
+				   "if every path takes it first (a gate lock), this cannot deadlock: "
+				   "suppress it with lockorder:FUNCTION\n", lk_cname(gate));
+}
+
+/* A rank violation held -> cls: where the right order cls -> held was first seen, if ever. */
+static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint16_t held, uint16_t cls)
+{
+	const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(cls, held));
+
+	if (!e)
+		return;
+	shim_logbuf_printf(b, "  the opposite order %s -> %s was first seen in thread %d, %s acquired at:\n",
+			   lk_cname(cls), lk_cname(held), e->tid, lk_cname(held));
+	lk_put_stack(b, sym, e->stack, e->pc, 0);
+}
+
+static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
+{
+	if (!lk_config.json)
+		shim_logbuf_printf(b, "==vadshim== end of report\n");
+	shim_logbuf_flush(b);
+	lk_sym_close(sym);
+	lk_halt_if_asked();
+}
+
+/* ---- order violations ---- */
+
+static void lk_human_order(struct shim_logbuf *b, struct lk_sym *sym,
+			   const struct lk_held_view *hv, const struct lk_lock *l,
+			   uint32_t stack, uintptr_t pc, uintptr_t entry,
+			   const struct lk_verdict *v)
+{
+	bool rank = false, shown[LK_MAX_HELD] = { false };
+	int hi = l->cls->rank;
+
+	for (unsigned i = 0; i < v->nnew; i++)
+		rank |= v->c[i].kind == LK_VIOL_RANK;
+	shim_logbuf_printf(b, "==vadshim== WARNING: lock-order violation (%s) in thread %d\n",
+			   rank ? "rank" : "cycle", lk_tid());
+	lk_put_lock(b, "acquiring ", l, " at:");
+	lk_put_stack(b, sym, stack, pc, entry);
+	for (unsigned i = 0; i < v->nnew; i++) {
+		const struct lk_held *h = &hv->held[v->c[i].held];
+
+		if (!shown[v->c[i].held])
+			lk_put_held_entry(b, sym, h, "while holding ");
+		shown[v->c[i].held] = true;
+		if (v->c[i].kind == LK_VIOL_CYCLE) {
+			lk_put_cycle(b, sym, v, &v->c[i]);
+			continue;
+		}
+		if (h->rank > hi)
+			hi = h->rank;
+		lk_put_opposite(b, sym, h->cls, l->cls->id);
+	}
+	lk_put_held_list(b, hv);
+	for (unsigned i = 0; i < hv->nheld; i++)
+		if (!shown[i])
+			lk_put_held_entry(b, sym, &hv->held[i], "also holding ");
+	if (rank)
+		lk_put_hierarchy(b, l->cls->rank, hi);
+}
+
+static void lk_json_edge(struct shim_logbuf *b, struct lk_sym *sym, const struct lk_edge *e,
+			 bool fresh)
+{
+	shim_logbuf_printf(b, "{\"from\":");
+	lk_json_str(b, lk_cname(e->from));
+	shim_logbuf_printf(b, ",\"to\":");
+	lk_json_str(b, lk_cname(e->to));
+	shim_logbuf_printf(b, ",\"tid\":%d,\"new\":%s,", e->tid, fresh ? "true" : "false");
+	lk_json_stack(b, sym, "stack", e->stack, e->pc, 0);
+	shim_logbuf_printf(b, ",");
+	lk_json_stack(b, sym, "held_stack", e->held_stack, e->held_pc, e->held_entry);
+	shim_logbuf_printf(b, "}");
+}
+
+static void lk_json_held(struct shim_logbuf *b, struct lk_sym *sym, const struct lk_held_view *hv)
+{
+	shim_logbuf_printf(b, "\"held\":[");
+	for (unsigned i = 0; i < hv->nheld; i++) {
+		const struct lk_held *h = &hv->held[i];
+
+		shim_logbuf_printf(b, "%s{", i ? "," : "");
+		lk_json_lock(b, h->lock);
+		shim_logbuf_printf(b, ",\"trylock\":%s,", h->flags & LK_HELD_TRY ? "true" : "false");
+		lk_json_stack(b, sym, "stack", h->stack, h->pc, h->entry_pc);
+		shim_logbuf_printf(b, "}");
+	}
+	shim_logbuf_printf(b, "],\"held_not_recorded\":%u", hv->overflow);
+}
+
+static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
+			  const struct lk_held_view *hv, const struct lk_lock *l,
+			  uint32_t stack, uintptr_t pc, uintptr_t entry,
+			  const struct lk_verdict *v)
+{
+	bool rank = false;
+	int hi = l->cls->rank;
+
+	for (unsigned i = 0; i < v->nnew; i++)
+		rank |= v->c[i].kind == LK_VIOL_RANK;
+	shim_logbuf_printf(b, "{\"type\":\"violation\",\"kind\":\"%s\",\"pid\":%d,\"tid\":%d,\"acquiring\":{",
+			   rank ? "rank" : "cycle", (int)getpid(), lk_tid());
+	lk_json_lock(b, l);
+	shim_logbuf_printf(b, ",");
+	lk_json_stack(b, sym, "stack", stack, pc, entry);
+	shim_logbuf_printf(b, "},");
+	lk_json_held(b, sym, hv);
+	shim_logbuf_printf(b, ",\"conflicts\":[");
+	for (unsigned i = 0; i < v->nnew; i++) {
+		const struct lk_conflict *c = &v->c[i];
+		const struct lk_held *h = &hv->held[c->held];
+
+		shim_logbuf_printf(b, "%s{\"kind\":\"%s\",\"held\":", i ? "," : "",
+				   c->kind == LK_VIOL_RANK ? "rank" : "cycle");
+		lk_json_str(b, lk_name(h->lock));
+		shim_logbuf_printf(b, ",\"held_class\":");
+		lk_json_str(b, lk_cname(h->cls));
+		if (c->kind == LK_VIOL_RANK) {
+			const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(l->cls->id, h->cls));
+
+			if (h->rank > hi)
+				hi = h->rank;
+			shim_logbuf_printf(b, ",\"opposite\":");
+			if (e)
+				lk_json_edge(b, sym, e, false);
+			else
+				shim_logbuf_printf(b, "null");
+		}
+		if (c->kind == LK_VIOL_CYCLE) {
+			uint16_t gate = lk_cycle_gate(v, c);
+
+			shim_logbuf_printf(b, ",\"length\":%u,\"gate\":", c->path_total);
+			lk_json_str(b, gate ? lk_cname(gate) : NULL);
+			shim_logbuf_printf(b, ",\"edges\":[");
+			for (unsigned k = 0; k < c->path_len; k++) {
+				const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+				if (k)
+					shim_logbuf_printf(b, ",");
+				if (e)
+					lk_json_edge(b, sym, e, k == 0);
+			}
+			shim_logbuf_printf(b, "]");
+		}
+		shim_logbuf_printf(b, "}");
+	}
+	shim_logbuf_printf(b, "],\"hierarchy\":[");
+	if (rank) {
+		struct lk_class *c[64];
+		unsigned k = lk_hierarchy(c, l->cls->rank, hi);
+
+		for (unsigned i = 0; i < k; i++) {
+			if (i)
+				shim_logbuf_printf(b, ",");
+			lk_json_str(b, c[i]->name);
+		}
+	}
+	shim_logbuf_printf(b, "]}\n");
+}
+
+static void lk_suppress_all(const struct lk_held_view *hv, const struct lk_verdict *v,
+			    uint16_t cls)
+{
+	for (unsigned i = 0; i < v->nnew; i++) {
+		const struct lk_conflict *c = &v->c[i];
+
+		if (c->kind == LK_VIOL_CYCLE) {
+			const struct lk_edge *e = lk_valid_edge(v->path[c->path_off]);
+
+			if (e)
+				lk_valid_suppress(LK_VIOL_CYCLE, e->from, e->to);
+		} else {
+			lk_valid_suppress((enum lk_viol_kind)c->kind, hv->held[c->held].cls, cls);
+		}
+	}
+}
+
+void lk_report_order(const struct lk_held_view *hv, const struct lk_lock *l,
+		     uint32_t stack, uintptr_t pc, uintptr_t entry,
+		     const struct lk_verdict *v)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+
+	lk_sym_open(&sym);
+	if (lk_supp_order(&sym, hv, stack, pc, entry, v)) {
+		lk_suppress_all(hv, v, l->cls->id);
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json)
+		lk_json_order(&b, &sym, hv, l, stack, pc, entry, v);
+	else
+		lk_human_order(&b, &sym, hv, l, stack, pc, entry, v);
+	lk_report_end(&b, &sym);
+}
+
+/* ---- recursive locking, bad unlock ---- */
+
+void lk_report_recursive(const struct lk_held_view *hv, const struct lk_lock *l,
+			 uint32_t stack, uintptr_t pc, uintptr_t entry)
+{
+	struct shim_logbuf b = { .len = 0 };
+	const struct lk_held *h = NULL;
+	struct lk_sym sym;
+
+	for (unsigned i = hv->nheld; i-- > 0 && !h;)
+		if (hv->held[i].lock == l)
+			h = &hv->held[i];
+	lk_sym_open(&sym);
+	if (lk_supp.n && (lk_supp_stack(&sym, stack, pc, entry) ||
+			  (h && lk_supp_stack(&sym, h->stack, h->pc, h->entry_pc)))) {
+		lk_valid_suppress(LK_VIOL_RECURSIVE, l->cls->id, l->cls->id);
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"recursive\",\"pid\":%d,\"tid\":%d,\"acquiring\":{",
+				   (int)getpid(), lk_tid());
+		lk_json_lock(&b, l);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", stack, pc, entry);
+		shim_logbuf_printf(&b, "},");
+		lk_json_held(&b, &sym, hv);
+		shim_logbuf_printf(&b, "}\n");
+		lk_report_end(&b, &sym);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== WARNING: recursive locking (self-deadlock) in thread %d\n",
+			   lk_tid());
+	lk_put_lock(&b, "acquiring ", l, " at:");
+	lk_put_stack(&b, &sym, stack, pc, entry);
+	if (h)
+		lk_put_held_entry(&b, &sym, h, "which this thread already holds: ");
+	else
+		lk_put_lock(&b, "which this thread already holds: ", l, " (not recorded)");
+	shim_logbuf_printf(&b, "  class %s is not recursive: this thread will wait for itself\n",
+			   l->cls->name);
+	lk_put_held_list(&b, hv);
+	lk_report_end(&b, &sym);
+}
+
+void lk_report_bad_unlock(const struct lk_lock *l, uintptr_t pc, uintptr_t entry)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+	char where[512];
+	const char *why = atomic_load_explicit(&l->owner, memory_order_relaxed) ?
+		"another thread holds it" : "it is not locked";
+
+	lk_sym_open(&sym);
+	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, entry)) {
+		lk_valid_suppress(LK_VIOL_BAD_UNLOCK, 0, l->cls->id);
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"bad_unlock\",\"pid\":%d,\"tid\":%d,\"why\":\"%s\",\"unlocking\":{",
+				   (int)getpid(), lk_tid(), why);
+		lk_json_lock(&b, l);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", 0, pc, entry);
+		shim_logbuf_printf(&b, "}}\n");
+	} else {
+		lk_sym_format(&sym, pc, where, sizeof(where));
+		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (class %s) not held by thread %d (%s) at 0x%lx %s\n",
+				   lk_name(l), l->cls->name, lk_tid(), why, (unsigned long)pc, where);
+	}
+	shim_logbuf_flush(&b);
+	lk_sym_close(&sym);
+	lk_halt_if_asked();
+}
+
+/* ---- the summary ---- */
+
+struct lk_summary {
+	struct shim_logbuf *b;      /* NULL: count only */
+	bool json;
+	unsigned occurrences, supp_occurrences, listed;
+};
+
+static void lk_summary_visit(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls,
+			     unsigned occurrences, bool suppressed, void *arg)
+{
+	struct lk_summary *s = arg;
+	const char *sep = s->listed ? "," : "";
+
+	if (!s->b) {
+		if (suppressed)
+			s->supp_occurrences += occurrences;
+		else
+			s->occurrences += occurrences;
+		return;
+	}
+	if (s->json) {
+		shim_logbuf_printf(s->b, "%s{\"kind\":\"%s\",\"held_class\":", sep,
+				   kind == LK_VIOL_BAD_UNLOCK ? "bad_unlock" :
+				   kind == LK_VIOL_RECURSIVE ? "recursive" : lk_valid_kind_name(kind));
+		lk_json_str(s->b, held_cls ? lk_cname(held_cls) : NULL);
+		shim_logbuf_printf(s->b, ",\"class\":");
+		lk_json_str(s->b, lk_cname(cls));
+		shim_logbuf_printf(s->b, ",\"count\":%u,\"suppressed\":%s}", occurrences,
+				   suppressed ? "true" : "false");
+		s->listed++;
+		return;
+	}
+	if (suppressed)
+		return;
+	s->listed++;
+	if (kind == LK_VIOL_RANK || kind == LK_VIOL_CYCLE)
+		shim_logbuf_printf(s->b, "%s %s %s -> %s x%u", sep, lk_valid_kind_name(kind),
+				   lk_cname(held_cls), lk_cname(cls), occurrences);
+	else
+		shim_logbuf_printf(s->b, "%s %s of %s x%u", sep, lk_valid_kind_name(kind),
+				   lk_cname(cls), occurrences);
+}
+
+static void lk_print_summary(void)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_summary s = { .b = NULL };
+	unsigned distinct = lk_valid_distinct() - lk_valid_suppressed();
+
+	lk_valid_foreach(lk_summary_visit, &s);
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"summary\",\"pid\":%d,\"distinct\":%u,\"occurrences\":%u,"
+				   "\"suppressed\":%u,\"suppressed_occurrences\":%u,\"lost\":%u,"
+				   "\"edges\":%u,\"edges_lost\":%u,\"violations\":[",
+				   (int)getpid(), distinct, s.occurrences, lk_valid_suppressed(),
+				   s.supp_occurrences, lk_valid_lost(), lk_valid_nedges(),
+				   lk_valid_edges_lost());
+		s.b = &b;
+		s.json = true;
+		lk_valid_foreach(lk_summary_visit, &s);
+		shim_logbuf_printf(&b, "]}\n");
+		shim_logbuf_flush(&b);
+		return;
+	}
+	if (!distinct && !lk_valid_lost())
+		return;
+	shim_logbuf_printf(&b, "==vadshim== SUMMARY: %u distinct lock violation%s (%u occurrence%s):",
+			   distinct, distinct == 1 ? "" : "s", s.occurrences,
+			   s.occurrences == 1 ? "" : "s");
+	s.b = &b;
+	lk_valid_foreach(lk_summary_visit, &s);
+	if (lk_valid_lost())
+		shim_logbuf_printf(&b, "; %u more not recorded (table full)", lk_valid_lost());
+	if (lk_valid_suppressed())
+		shim_logbuf_printf(&b, "; %u suppressed (%u occurrence%s)", lk_valid_suppressed(),
+				   s.supp_occurrences, s.supp_occurrences == 1 ? "" : "s");
+	shim_logbuf_printf(&b, "\n");
+	shim_logbuf_flush(&b);
+}
+
+/* ---- the graph (JSON) ---- */
+
+static void lk_print_graph(struct lk_sym *sym)
+{
+	struct shim_logbuf b = { .len = 0 };
+	unsigned nc = lk_nclasses(), ne = lk_valid_nedges();
+
+	shim_logbuf_printf(&b, "{\"type\":\"graph\",\"pid\":%d,\"nodes\":[", (int)getpid());
+	for (unsigned id = 1; id <= nc; id++) {
+		const struct lk_class *c = lk_class_by_id((uint16_t)id);
+		const struct lk_stat_row *r = lk_stat_class_row((uint16_t)id);
+
+		shim_logbuf_printf(&b, "%s{\"id\":%u,\"class\":", id > 1 ? "," : "", id);
+		lk_json_str(&b, c ? c->name : "?");
+		if (!c || c->rank == LK_RANK_NONE)
+			shim_logbuf_printf(&b, ",\"rank\":null");
+		else
+			shim_logbuf_printf(&b, ",\"rank\":%d", c->rank);
+		shim_logbuf_printf(&b, ",\"acquisitions\":%llu}",
+				   (unsigned long long)__atomic_load_n(&r->acq, __ATOMIC_RELAXED));
+	}
+	shim_logbuf_printf(&b, "],\"edges\":[");
+	for (unsigned id = 1; id <= ne; id++) {
+		const struct lk_edge *e = lk_valid_edge(id);
+		unsigned occ = 0;
+		const char *viol = NULL;
+
+		if (e->flags & LK_EDGE_CYCLE) {
+			viol = "cycle";
+			occ = lk_valid_occurrences(LK_VIOL_CYCLE, e->from, e->to);
+		} else if (e->flags & LK_EDGE_RANKBAD) {
+			viol = "rank";
+			occ = lk_valid_occurrences(LK_VIOL_RANK, e->from, e->to);
+		}
+		shim_logbuf_printf(&b, "%s{\"from\":%u,\"to\":%u,\"from_class\":", id > 1 ? "," : "",
+				   e->from, e->to);
+		lk_json_str(&b, lk_cname(e->from));
+		shim_logbuf_printf(&b, ",\"to_class\":");
+		lk_json_str(&b, lk_cname(e->to));
+		shim_logbuf_printf(&b, ",\"tid\":%d,\"violation\":", e->tid);
+		lk_json_str(&b, viol);
+		shim_logbuf_printf(&b, ",\"violations\":%u,\"trylock_held\":%s,\"site\":", occ,
+				   e->flags & LK_EDGE_TRYHELD ? "true" : "false");
+		lk_json_frame(&b, sym, e->pc);
+		shim_logbuf_printf(&b, "}");
+	}
+	shim_logbuf_printf(&b, "],\"edges_lost\":%u,\"max_edges\":%u}\n", lk_valid_edges_lost(),
+			   lk_valid_max_edges());
+	shim_logbuf_flush(&b);
+}
+
+/* ---- lockstat ---- */
+
+struct lk_row_copy {
+	uint64_t acq, cont, wait_ns, wait_max, hold_ns, hold_max;
+};
+
+static struct lk_row_copy lk_row_load(const struct lk_stat_row *r)
+{
+	return (struct lk_row_copy){
+		.acq = __atomic_load_n(&r->acq, __ATOMIC_RELAXED),
+		.cont = __atomic_load_n(&r->cont, __ATOMIC_RELAXED),
+		.wait_ns = __atomic_load_n(&r->wait_ns, __ATOMIC_RELAXED),
+		.wait_max = __atomic_load_n(&r->wait_max, __ATOMIC_RELAXED),
+		.hold_ns = __atomic_load_n(&r->hold_ns, __ATOMIC_RELAXED),
+		.hold_max = __atomic_load_n(&r->hold_max, __ATOMIC_RELAXED),
+	};
+}
+
+/* Sort key: contentions, then wait time, then acquisitions. */
+static bool lk_row_before(const struct lk_stat_row *a, const struct lk_stat_row *b)
+{
+	struct lk_row_copy x = lk_row_load(a), y = lk_row_load(b);
+
+	if (x.cont != y.cont)
+		return x.cont > y.cont;
+	if (x.wait_ns != y.wait_ns)
+		return x.wait_ns > y.wait_ns;
+	return x.acq > y.acq;
+}
+
+static const struct lk_stat_row *lk_row_of(bool site, uint32_t id)
+{
+	return site ? lk_stat_site_row(id) : lk_stat_class_row((uint16_t)id);
+}
+
+/* lk_print.order[0..n) = ids with acquisitions, sorted (insertion sort:
+   printed rarely, on few rows). */
+static unsigned lk_sort_rows(bool site)
+{
+	unsigned max = site ? lk_stat_nsites() : lk_nclasses(), n = 0;
+
+	for (uint32_t id = 1; id <= max; id++) {
+		const struct lk_stat_row *r = lk_row_of(site, id);
+		unsigned j;
+
+		if (!r || !__atomic_load_n(&r->acq, __ATOMIC_RELAXED))
+			continue;
+		for (j = n++; j > 0 && lk_row_before(r, lk_row_of(site, lk_print.order[j - 1])); j--)
+			lk_print.order[j] = lk_print.order[j - 1];
+		lk_print.order[j] = id;
+	}
+	return n;
+}
+
+static void lk_put_row(struct shim_logbuf *b, const struct lk_row_copy *c)
+{
+	shim_logbuf_printf(b, " %12llu %10llu %6.2f %12.3f %10.3f %10.3f %12.3f %10.3f %10.3f",
+			   (unsigned long long)c->acq, (unsigned long long)c->cont,
+			   c->acq ? 100.0 * (double)c->cont / (double)c->acq : 0.0,
+			   (double)c->wait_ns / 1e6, c->cont ? (double)c->wait_ns / (double)c->cont / 1e3 : 0.0,
+			   (double)c->wait_max / 1e3,
+			   (double)c->hold_ns / 1e6, c->acq ? (double)c->hold_ns / (double)c->acq / 1e3 : 0.0,
+			   (double)c->hold_max / 1e3);
+}
+
+static void lk_json_row(struct shim_logbuf *b, const struct lk_row_copy *c)
+{
+	shim_logbuf_printf(b, "\"acquisitions\":%llu,\"contentions\":%llu,\"wait_ns\":%llu,\"wait_max_ns\":%llu,"
+			   "\"hold_ns\":%llu,\"hold_max_ns\":%llu",
+			   (unsigned long long)c->acq, (unsigned long long)c->cont,
+			   (unsigned long long)c->wait_ns, (unsigned long long)c->wait_max,
+			   (unsigned long long)c->hold_ns, (unsigned long long)c->hold_max);
+}
+
+#define LK_TOP_SITES 10
+
+static void lk_print_lockstat(struct lk_sym *sym, const char *why)
+{
+	struct shim_logbuf b = { .len = 0 };
+	unsigned n = lk_sort_rows(false);
+	char where[512];
+
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"lockstat\",\"pid\":%d,\"when\":\"%s\",\"classes\":[",
+				   (int)getpid(), why);
+		for (unsigned i = 0; i < n; i++) {
+			struct lk_row_copy c = lk_row_load(lk_stat_class_row((uint16_t)lk_print.order[i]));
+
+			shim_logbuf_printf(&b, "%s{\"class\":", i ? "," : "");
+			lk_json_str(&b, lk_cname((uint16_t)lk_print.order[i]));
+			shim_logbuf_printf(&b, ",");
+			lk_json_row(&b, &c);
+			shim_logbuf_printf(&b, "}");
+		}
+		shim_logbuf_printf(&b, "],\"sites\":[");
+		n = lk_sort_rows(true);
+		for (unsigned i = 0; i < n; i++) {
+			const struct lk_stat_row *r = lk_stat_site_row(lk_print.order[i]);
+			struct lk_row_copy c = lk_row_load(r);
+
+			shim_logbuf_printf(&b, "%s{\"class\":", i ? "," : "");
+			lk_json_str(&b, lk_cname(lk_stat_row_cls(r)));
+			shim_logbuf_printf(&b, ",\"site\":");
+			lk_json_frame(&b, sym, lk_stat_row_pc(r));
+			shim_logbuf_printf(&b, ",");
+			lk_json_row(&b, &c);
+			shim_logbuf_printf(&b, "}");
+		}
+		shim_logbuf_printf(&b, "],\"sites_lost\":%u}\n", lk_stat_sites_lost());
+		shim_logbuf_flush(&b);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== lockstat (%s): %u lock classes, sorted by contentions; times in ms (totals) and us\n",
+			   why, n);
+	shim_logbuf_printf(&b, "  %-20s %12s %10s %6s %12s %10s %10s %12s %10s %10s\n", "class",
+			   "acquired", "contended", "cont%", "wait_total", "wait_avg", "wait_max",
+			   "hold_total", "hold_avg", "hold_max");
+	for (unsigned i = 0; i < n; i++) {
+		struct lk_row_copy c = lk_row_load(lk_stat_class_row((uint16_t)lk_print.order[i]));
+
+		shim_logbuf_printf(&b, "  %-20.20s", lk_cname((uint16_t)lk_print.order[i]));
+		lk_put_row(&b, &c);
+		shim_logbuf_printf(&b, "\n");
+	}
+	n = lk_sort_rows(true);
+	shim_logbuf_printf(&b, "==vadshim== lockstat: top %u of %u acquisition sites\n",
+			   n < LK_TOP_SITES ? n : LK_TOP_SITES, n);
+	shim_logbuf_printf(&b, "  %-20s %12s %10s %6s %12s %10s %10s %12s %10s %10s  %s\n", "class",
+			   "acquired", "contended", "cont%", "wait_total", "wait_avg", "wait_max",
+			   "hold_total", "hold_avg", "hold_max", "site");
+	for (unsigned i = 0; i < n && i < LK_TOP_SITES; i++) {
+		const struct lk_stat_row *r = lk_stat_site_row(lk_print.order[i]);
+		struct lk_row_copy c = lk_row_load(r);
+
+		lk_sym_format(sym, lk_stat_row_pc(r), where, sizeof(where));
+		shim_logbuf_printf(&b, "  %-20.20s", lk_cname(lk_stat_row_cls(r)));
+		lk_put_row(&b, &c);
+		shim_logbuf_printf(&b, "  %s\n", where);
+	}
+	if (lk_stat_sites_lost())
+		shim_logbuf_printf(&b, "  (%u acquisitions at sites not recorded: raise lockstat_sites=)\n",
+				   lk_stat_sites_lost());
+	shim_logbuf_flush(&b);
+}
+
+static bool lk_print_enter(void)
+{
+	return !__atomic_exchange_n(&lk_print.busy, 1, __ATOMIC_ACQUIRE);
+}
+
+static void lk_print_leave(void)
+{
+	__atomic_store_n(&lk_print.busy, 0, __ATOMIC_RELEASE);
+}
+
+/*
+ * On request (tests; the shim's SIGUSR2 handler).  From a signal handler
+ * libdw is not safe (it allocates): without DWARF the sites are named by
+ * dladdr alone, which only takes the dynamic linker's recursive lock.
+ */
+static void lk_lockstat_print_mode(bool dwarf)
+{
+	struct lk_sym sym = { .dwfl = NULL };
+	int saved = errno;
+
+	if (!lk_print_enter())
+		return;
+	if (dwarf)
+		lk_sym_open(&sym);
+	lk_print_lockstat(&sym, dwarf ? "on request" : "SIGUSR2");
+	lk_sym_close(&sym);
+	lk_print_leave();
+	errno = saved;
+}
+
+void lk_lockstat_print(void)
+{
+	lk_lockstat_print_mode(true);
+}
+
+void lk_lockstat_print_signal(void)
+{
+	lk_lockstat_print_mode(false);
+}
+
+bool lk_report_exit(void)
+{
+	bool fail = lk_valid_distinct() > lk_valid_suppressed() || lk_valid_lost();
+	bool need_sym = lk_config.json || lk_config.lockstat;
+	struct lk_sym sym = { .dwfl = NULL };
+
+	if (!lk_print_enter())
+		return fail;
+	if (need_sym)
+		lk_sym_open(&sym);
+	lk_print_summary();
+	if (lk_config.json)
+		lk_print_graph(&sym);
+	if (lk_config.lockstat)
+		lk_print_lockstat(&sym, "at exit");
+	if (need_sym)
+		lk_sym_close(&sym);
+	lk_print_leave();
+	return fail;
+}

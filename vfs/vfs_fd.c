@@ -1,0 +1,379 @@
+/*
+ * Descriptor handlers: close, the read/write family, lseek, fstat,
+ * ftruncate, fallocate, fsync, getdents64, fcntl, ioctl, the dup family,
+ * close_range, and the descriptor table handed to exec.
+ *
+ * Locks: calls that change the table (install, close, dup) hold fdt_lock
+ * and take lockfs inside it; calls on an open description take lockfs
+ * only and read the table entry under it (see fd_ofd in vfs_int.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "shim/log.h"
+#include "vfs/vfs_int.h"
+
+/* Highest descriptor number ever ours + 1 (fdt_lock; read racily as a
+ * loop bound, which only ever grows). */
+static _Atomic int fdt_hi;
+
+long vfs_fd_install(int mi, vfs_ofd ofd, int minfd, int cloexec)
+{
+	struct vfs_mount *m = &vfs.mounts[mi];
+	long fd = syscall(SYS_fcntl, vfs.placeholder_fd,
+			  cloexec ? F_DUPFD_CLOEXEC : F_DUPFD, minfd);
+	if (fd >= VFS_FDT_MAX) {
+		syscall(SYS_close, fd);
+		fd = -1;
+		errno = EMFILE;
+	}
+	if (fd < 0) {
+		int e = errno;
+		m->ops->ofd_put(m, ofd);
+		return -e;
+	}
+	vfs.fdt[fd].mnt = (uint8_t)mi;
+	atomic_store_explicit(&vfs.fdt[fd].ofd, ofd, memory_order_release);
+	if (fd + 1 > atomic_load(&fdt_hi))
+		atomic_store(&fdt_hi, (int)fd + 1);
+	return fd;
+}
+
+void vfs_fdt_note(int fd)
+{
+	if (fd + 1 > atomic_load(&fdt_hi))
+		atomic_store(&fdt_hi, fd + 1);
+}
+
+int vfs_fdt_hi(void)
+{
+	return atomic_load(&fdt_hi);
+}
+
+bool vfs_fd_is_shim(int fd)
+{
+	if (fd < 0)
+		return false;
+	if (fd == vfs.placeholder_fd || fd == shim_log_fd() || vfs_fd_is_eof(fd))
+		return fd != 2;
+	for (int i = 0; i < vfs.nmounts; i++)
+		if (fd == vfs_seg_fd(i))
+			return true;
+	return false;
+}
+
+static void stdio_changed(int fd)
+{
+	if (fd <= 2 && shim_stdio_fd_changed)
+		shim_stdio_fd_changed(fd);
+}
+
+long vfs_sys_close(int fd)
+{
+	lk_lock(&vfs.fdt_lock);
+	vfs_ofd f = (unsigned)fd < VFS_FDT_MAX ? atomic_exchange(&vfs.fdt[fd].ofd, 0) : 0;
+	if (!f) {
+		lk_unlock(&vfs.fdt_lock);
+		return VFS_PASS;
+	}
+	struct vfs_mount *m = fd_mount(fd);
+	syscall(SYS_close, fd);
+	fs_lock();
+	m->ops->ofd_put(m, f);
+	fs_unlock();
+	lk_unlock(&vfs.fdt_lock);
+	stdio_changed(fd);
+	return 0;
+}
+
+/* Run one operation on fd's open description under lockfs. */
+#define FD_OP(fd, call)                                   \
+	({                                                \
+		long r_;                                  \
+		fs_lock();                                \
+		vfs_ofd f = fd_ofd(fd);                   \
+		struct vfs_mount *m = fd_mount(fd);       \
+		(void)m;                                  \
+		r_ = f ? (long)(call) : -EBADF;           \
+		fs_unlock();                              \
+		r_;                                       \
+	})
+
+long vfs_sys_rw(int fd, const struct iovec *iov, int iovcnt, off_t off, int write, int rwf)
+{
+	return FD_OP(fd, m->ops->rw(m, f, iov, iovcnt, off, write, rwf));
+}
+
+long vfs_sys_lseek(int fd, off_t off, int whence)
+{
+	return FD_OP(fd, m->ops->lseek(m, f, off, whence));
+}
+
+long vfs_sys_fstat(int fd, struct stat *st)
+{
+	return FD_OP(fd, m->ops->fstat(m, f, st));
+}
+
+long vfs_sys_ftruncate(int fd, off_t len)
+{
+	return FD_OP(fd, m->ops->ftruncate(m, f, len));
+}
+
+long vfs_sys_fallocate(int fd, int mode, off_t off, off_t len)
+{
+	return FD_OP(fd, m->ops->fallocate(m, f, mode, off, len));
+}
+
+long vfs_sys_fsync(int fd)
+{
+	return FD_OP(fd, m->ops->fsync(m, f));
+}
+
+long vfs_sys_getdents64(int fd, void *buf, size_t len)
+{
+	return FD_OP(fd, m->ops->getdents(m, f, buf, len));
+}
+
+long vfs_sys_fstatfs(int fd, struct statfs *sf)
+{
+	return FD_OP(fd, m->ops->statfs(m, sf));
+}
+
+static long fd_setattr(int fd, const struct vfs_attr *a)
+{
+	return FD_OP(fd, m->ops->setattr(NULL, f, a, &vfs.cred));
+}
+
+long vfs_sys_fchmod(int fd, mode_t mode)
+{
+	struct vfs_attr a = { .mask = VFS_ATTR_MODE, .mode = mode & 07777 };
+	return fd_setattr(fd, &a);
+}
+
+long vfs_sys_fchown(int fd, uid_t uid, gid_t gid)
+{
+	struct vfs_attr a = { .mask = VFS_ATTR_UID | VFS_ATTR_GID, .uid = uid, .gid = gid };
+	return fd_setattr(fd, &a);
+}
+
+long vfs_sys_futimens(int fd, const struct timespec ts[2])
+{
+	struct vfs_attr a = { .mask = VFS_ATTR_TIMES };
+	if (ts) {
+		a.times[0] = ts[0];
+		a.times[1] = ts[1];
+	} else {
+		a.times[0].tv_nsec = a.times[1].tv_nsec = UTIME_NOW;
+	}
+	return fd_setattr(fd, &a);
+}
+
+/* ---- dup family ---- */
+
+long vfs_sys_dupfd(int oldfd, int minfd, int cloexec)
+{
+	if (minfd < 0)
+		return -EINVAL;
+	lk_lock(&vfs.fdt_lock);
+	long r;
+	vfs_ofd f = fd_ofd(oldfd);
+	if (!f) {
+		r = VFS_PASS;
+	} else {
+		int mi = vfs.fdt[oldfd].mnt;
+		fs_lock();
+		vfs.mounts[mi].ops->ofd_get(&vfs.mounts[mi], f);
+		r = vfs_fd_install(mi, f, minfd, cloexec);
+		fs_unlock();
+	}
+	lk_unlock(&vfs.fdt_lock);
+	return r;
+}
+
+long vfs_sys_dup3(int oldfd, int newfd, int flags, int is_dup2)
+{
+	if (!vfs_fd_mine(oldfd) && !vfs_fd_mine(newfd))
+		return VFS_PASS;
+	if (!is_dup2 && (flags & ~O_CLOEXEC))
+		return -EINVAL;
+	if (oldfd == newfd)
+		return is_dup2 ? newfd : -EINVAL;
+	if (vfs_fd_is_shim(newfd))
+		return -EBADF;
+	if (newfd < 0 || newfd >= VFS_FDT_MAX)
+		return -EBADF;
+	lk_lock(&vfs.fdt_lock);
+	long r = syscall(SYS_dup3, oldfd, newfd, is_dup2 ? 0 : flags);
+	if (r < 0) {
+		r = -errno;
+		lk_unlock(&vfs.fdt_lock);
+		return r;
+	}
+	vfs_ofd replaced = atomic_exchange(&vfs.fdt[newfd].ofd, 0);
+	struct vfs_mount *rm = fd_mount(newfd);
+	vfs_ofd f = fd_ofd(oldfd);
+	fs_lock();
+	if (f) {
+		int mi = vfs.fdt[oldfd].mnt;
+		vfs.mounts[mi].ops->ofd_get(&vfs.mounts[mi], f);
+		vfs.fdt[newfd].mnt = (uint8_t)mi;
+		atomic_store(&vfs.fdt[newfd].ofd, f);
+		if (newfd + 1 > atomic_load(&fdt_hi))
+			atomic_store(&fdt_hi, newfd + 1);
+	}
+	if (replaced)
+		rm->ops->ofd_put(rm, replaced);
+	fs_unlock();
+	lk_unlock(&vfs.fdt_lock);
+	stdio_changed(newfd);
+	return newfd;
+}
+
+void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags)
+{
+	int hi = atomic_load(&fdt_hi);
+	if (first >= (unsigned)hi)
+		return;
+	if (last >= (unsigned)hi)
+		last = (unsigned)hi - 1;
+	for (unsigned fd = first; fd <= last; fd++) {
+		if (!vfs_fd_mine((int)fd))
+			continue;
+		if (flags & CLOSE_RANGE_CLOEXEC)
+			syscall(SYS_fcntl, fd, F_SETFD, FD_CLOEXEC);
+		else
+			vfs_sys_close((int)fd);
+	}
+}
+
+/* ---- fcntl, ioctl ---- */
+
+/*
+ * Record locks.  Until the shared lock table lands (issue 6), locks on
+ * ramfs files are checked for validity and granted: that is exact for a
+ * single process (POSIX locks never conflict within one process) and
+ * does not exclude other processes.  F_GETLK reports no conflict.
+ */
+static long fd_record_lock(int fd, int cmd, struct flock *fl)
+{
+	if (!fl)
+		return -EFAULT;
+	if (fl->l_whence != SEEK_SET && fl->l_whence != SEEK_CUR && fl->l_whence != SEEK_END)
+		return -EINVAL;
+	if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
+		return -EINVAL;
+	if ((cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_GETLK) && fl->l_pid)
+		return -EINVAL;
+	long fl_flags = FD_OP(fd, m->ops->getfl(m, f));
+	if (fl_flags < 0)
+		return fl_flags;
+	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
+		fl->l_type = F_UNLCK;
+		return 0;
+	}
+	int acc = (int)fl_flags & O_ACCMODE;
+	if ((fl->l_type == F_RDLCK && acc == O_WRONLY) ||
+	    (fl->l_type == F_WRLCK && acc == O_RDONLY))
+		return -EBADF;
+	return 0;
+}
+
+long vfs_sys_fcntl(int fd, int cmd, long arg)
+{
+	switch (cmd) {
+	case F_DUPFD:
+	case F_DUPFD_CLOEXEC:
+		return vfs_sys_dupfd(fd, (int)arg, cmd == F_DUPFD_CLOEXEC);
+	case F_GETFD:
+	case F_SETFD:
+		return VFS_PASS;        /* the placeholder carries the flag */
+	case F_GETFL: {
+		long r = FD_OP(fd, m->ops->getfl(m, f));
+		return r;
+	}
+	case F_SETFL:
+		return FD_OP(fd, m->ops->setfl(m, f, (int)arg));
+	case F_GETLK:
+	case F_SETLK:
+	case F_SETLKW:
+	case F_OFD_GETLK:
+	case F_OFD_SETLK:
+	case F_OFD_SETLKW:
+		return fd_record_lock(fd, cmd, (struct flock *)arg);
+	case F_GETOWN:
+		return 0;
+	case F_SETOWN:
+		return 0;
+	case F_GETLEASE:
+		return F_UNLCK;
+	case F_ADD_SEALS:
+	case F_GET_SEALS:
+		return -EINVAL;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		return -EBADF;
+	default:
+		return -EINVAL;
+	}
+}
+
+long vfs_sys_ioctl(int fd, unsigned long req, void *arg)
+{
+	switch (req) {
+	case FIOCLEX:
+	case FIONCLEX:
+		return VFS_PASS;
+	case FIONREAD: {
+		long r = FD_OP(fd, m->ops->ofd_remaining(m, f));
+		if (r >= 0) {
+			if (!arg)
+				return -EFAULT;
+			*(int *)arg = r > 0x7fffffff ? 0x7fffffff : (int)r;
+			r = 0;
+		}
+		return r;
+	}
+	case FICLONE:
+	case FICLONERANGE:
+	case FIDEDUPERANGE:
+		return -EOPNOTSUPP;
+	default: {
+		long r = FD_OP(fd, 0);  /* EBADF if closed meanwhile */
+		return r < 0 ? r : -ENOTTY;
+	}
+	}
+}
+
+/* ---- exec ---- */
+
+/*
+ * "VADSHIM_FDS=fd:mnt:ofd:closed,..." for the new image: every
+ * descriptor of ours; those the kernel closes at exec are marked, so the
+ * new image drops their references (this image cannot: if execve failed
+ * they would still be in use).  Returns the length, or -ENAMETOOLONG.
+ */
+long vfs_exec_fds(char *buf, size_t len)
+{
+	size_t n = (size_t)snprintf(buf, len, "VADSHIM_FDS=");
+	int hi = atomic_load(&fdt_hi);
+	for (int fd = 0; fd < hi; fd++) {
+		vfs_ofd f = fd_ofd(fd);
+		if (!f)
+			continue;
+		long fl = syscall(SYS_fcntl, fd, F_GETFD);
+		int closed = fl < 0 || (fl & FD_CLOEXEC);
+		int k = snprintf(buf + n, len - n, "%s%d:%d:%u:%d", n > 12 ? "," : "", fd,
+				 vfs.fdt[fd].mnt, f, closed);
+		if (k < 0 || (size_t)k >= len - n)
+			return -ENAMETOOLONG;
+		n += (size_t)k;
+	}
+	return n > 12 ? (long)n : 0;
+}

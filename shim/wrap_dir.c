@@ -288,17 +288,16 @@ SHIM_EXPORT int closedir(DIR *dirp)
 	return close(fd);
 }
 
-/* Position the stream at a d_off (0: the start) and drop the buffer. */
+/* Position the stream at a d_off (0: the start) and drop the buffer; as
+ * glibc, the position is taken even if the seek fails. */
 static void dir_seek(struct shim_dir *s, long loc)
 {
 	lk_lock(&s->lock);
-	int saved = errno;
 	long r = vfs_sys_lseek(s->fd, loc, SEEK_SET);
-	errno = saved;      /* seekdir and rewinddir report nothing */
-	if (r >= 0) {
-		s->pos = s->len = 0;
-		s->filepos = loc;
-	}
+	if (r < 0)
+		errno = (int)-r;
+	s->pos = s->len = 0;
+	s->filepos = loc;
 	lk_unlock(&s->lock);
 }
 

@@ -378,12 +378,11 @@ static FILE *std_stream_new(int fd)
 	return fp;
 }
 
-/* Remember glibc's std stream the first time ours replaces it. */
+/* Remember the glibc std stream that ours replaces (the latest one). */
 static void std_save_orig(int fd, FILE *glibc_fp)
 {
 	lk_lock(&streams.lock);
-	if (!streams.orig[fd])
-		streams.orig[fd] = glibc_fp;
+	streams.orig[fd] = glibc_fp;
 	lk_unlock(&streams.lock);
 }
 
@@ -419,6 +418,10 @@ void shim_stdio_fd_changed(int fd)
 	if (vfs_fd_mine(fd)) {
 		if (s && s->fd == fd)
 			goto out;       /* ours already; buffered data follows the fd */
+		/* Only glibc's own stream over this number is replaced: a
+		 * stream the program put in the variable stays its own. */
+		if (!s && cur->_fileno != fd)
+			goto out;
 		FILE *nfp = std_stream_new(fd);
 		if (!nfp)
 			goto out;

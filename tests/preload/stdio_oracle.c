@@ -937,6 +937,11 @@ static void test_glob(void)
 	show_glob(P("t/nosuch"), 0);
 	show_glob(P("t/{a,e}"), GLOB_BRACE);
 	show_glob(P("many/m59*"), 0);
+	show_glob(P("t/*"), GLOB_ONLYDIR | GLOB_MARK);
+	show_glob(P("t/a/b/*/"), 0);
+	setenv("HOME", D, 1);
+	show_glob("~/t/a/*", GLOB_TILDE);
+	show_glob("~/t/nomatch", GLOB_TILDE_CHECK | GLOB_NOCHECK);
 	must(chdir(D) == 0, "chdir");
 	show_glob("t/a/*", 0);
 	glob64_t g;

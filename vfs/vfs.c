@@ -62,6 +62,20 @@ bool vfs_path_maybe_mine(const char *path)
 	return false;
 }
 
+bool vfs_fsck_each;
+
+/* With lockfs held: the filesystem's invariants after a call, or abort
+ * with the broken one (ramfs_fsck=1, like mman_check=1). */
+void vfs_fsck_now(void)
+{
+	char msg[256];
+	for (int i = 0; i < vfs.nmounts; i++)
+		if (ramfs_fsck(vfs.mounts[i].fs, msg, sizeof(msg))) {
+			shim_log("==vadshim== ramfs_fsck failed after a file call: %s\n", msg);
+			abort();
+		}
+}
+
 int vfs_seg_fd(int mnt)
 {
 	return ramfs_seg_fd(vfs.mounts[mnt].fs);
@@ -213,6 +227,7 @@ int vfs_init(void)
 	}
 	vfs.placeholder_fd = move_high((int)ph);
 	vfs.nmounts = 1;
+	vfs_fsck_each = shim_opt.ramfs_fsck;
 	adopt_exec_fds();
 	vfs.ready = true;
 	adopt_exec_cwd();

@@ -13,8 +13,14 @@ static inline void fs_lock(void)
 	lk_lock(&vfs.lockfs);
 }
 
+/* ramfs_fsck=1: check every mounted filesystem after each call (vfs.c). */
+extern bool vfs_fsck_each;
+void vfs_fsck_now(void);
+
 static inline void fs_unlock(void)
 {
+	if (__builtin_expect(vfs_fsck_each, 0))
+		vfs_fsck_now();
 	lk_unlock(&vfs.lockfs);
 }
 

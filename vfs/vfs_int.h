@@ -54,6 +54,11 @@ static inline int cwd_mount(uint64_t c)
 	return c ? (int)(c >> 32) - 1 : -1;
 }
 
+/* The mount's segment, attached at the first call that needs it
+ * (lockfs held); 0 or -ENOENT. */
+int vfs_attach_locked(void);
+bool vfs_attached(void);
+
 /* Optional hook of the stdio wrappers: fd 0, 1 or 2 changed its kind. */
 void shim_stdio_fd_changed(int fd) __attribute__((weak));
 

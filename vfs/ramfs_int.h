@@ -250,6 +250,7 @@ void ramfs_fill_stat(struct ramfs *fs, uint32_t n, struct stat *st);
 void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c);
 void ramfs_kill_privs(struct ramfs_node *n);
 void ramfs_touch_atime(struct ramfs_node *n);
+int ramfs_utimes_precheck(const struct vfs_attr *a);
 int ramfs_node_setattr(struct ramfs *fs, uint32_t n, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
 int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs_cred *c);

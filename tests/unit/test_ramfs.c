@@ -129,6 +129,7 @@ enum op {
 	OP_CHOWN, OP_LCHOWN, OP_UTIMES, OP_UTNOW, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD,
 	OP_SEEK, OP_TRUNC, OP_FALLOC, OP_FSTAT, OP_LIST, OP_GETFL, OP_SETFL, OP_SNAP, OP_TIMES,
 	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE, OP_PWRITEV2, OP_PREADV2, OP_IOVMANY,
+	OP_UTRAW,
 };
 
 struct step {
@@ -340,6 +341,11 @@ static long k_path_op(struct env *e, const struct step *s)
 		return kerr(utimensat(e->base, s->a, ts, at_flags(s)));
 	case OP_UTNOW:
 		return kerr(utimensat(e->base, s->a, NULL, 0));
+	case OP_UTRAW: {
+		struct timespec raw[2] = { { 1, s->x }, { 1, s->y } };
+
+		return kerr(utimensat(e->base, s->a, raw, 0));
+	}
 	default:
 		return -999;
 	}
@@ -385,6 +391,11 @@ static long r_path_op(struct env *e, const struct step *s)
 		a.gid = (gid_t)s->y;
 		return ramfs_ops.setattr(tp(&t, f, 0, s->a, s->op == OP_LCHOWN ? VFS_NOFOLLOW : 0),
 					 0, &a, c);
+	case OP_UTRAW:
+		a.mask = VFS_ATTR_TIMES;
+		a.times[0] = (struct timespec){ 1, s->x };
+		a.times[1] = (struct timespec){ 1, s->y };
+		return ramfs_ops.setattr(tp(&t, f, 0, s->a, 0), 0, &a, c);
 	case OP_UTIMES:
 	case OP_UTNOW:
 		a.mask = VFS_ATTR_TIMES;
@@ -606,7 +617,7 @@ static const char *op_names[] = {
 	"symlink", "readlink", "stat", "lstat", "access", "eaccess", "chmod", "chown", "lchown",
 	"utimes", "utnow", "write", "pwrite", "read", "pread", "seek", "trunc", "falloc", "fstat",
 	"list", "getfl", "setfl", "snap", "times", "linkat_fd", "fchmod", "stattime", "dirsize",
-	"pwritev2", "preadv2", "iovmany",
+	"pwritev2", "preadv2", "iovmany", "utraw",
 };
 
 static bool step_run(struct env *e, const struct step *s, int line)
@@ -1070,6 +1081,18 @@ static const struct step tab_attrs[] = {
 	S(ACCESS, "f", NULL, X_OK, 0, 0, 0),
 	S(EACCESS, "f", NULL, R_OK | X_OK, 0, 0, 0),
 	S(CHMOD, "nope", NULL, 0644, 0, 0, 0),
+	S(UTRAW, "nope", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(UTRAW, "nope", NULL, 2000000000, UTIME_OMIT, 0, 0),
+	S(UTRAW, "f", NULL, -5, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, 5, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_NOW, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
 	/* times: which of a, m, c move (ordering only) */
 	S(CHMOD, "f", NULL, 0644, 0, 0, 0),
 	S(SNAP, "f", NULL, 0, 0, 0, 0),

@@ -328,6 +328,9 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 void ramfs_repair(struct ramfs *fs);
 int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen);
 
+/* How long attach waits for a creator (ms); tests shorten it. */
+extern int ramfs_ready_wait_ms;
+
 /* Test-only: take the segment lock (as an operation does) without
  * releasing it, so a test child can die holding it. */
 int ramfs_test_lock(struct ramfs *fs);

@@ -801,6 +801,10 @@ static const struct step tab_files[] = {
 	S(CLOSE, NULL, NULL, 0, 0, 0, 4),
 	S(OPEN, "newd", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
 	S(OPEN, "f", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
+	S(OPEN, "f", NULL, O_RDWR | O_DIRECT | O_SYNC | O_NONBLOCK, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(PWRITE, NULL, NULL, 4096, 8192, 1, 4),
+	S(PREAD, NULL, NULL, 4096, 8192, 0, 4),
 	S(OPEN, "f", NULL, O_RDWR | O_NOATIME, 0, 0, 4),
 	S(GETFL, NULL, NULL, 0, 0, 0, 4),
 	S(SETFL, NULL, NULL, O_APPEND | O_DIRECT, 0, 0, 4),
@@ -2155,6 +2159,24 @@ static void group_attach(void)
 			ramfs_test_detach(other);
 		}
 		ramfs_remove(nm);
+	}
+	/* a creator that died before "ready": refused, with the way out */
+	{
+		char nm[64], path[128];
+		int fd, saved = ramfs_ready_wait_ms;
+
+		snprintf(nm, sizeof(nm), "test.%d.stale", (int)getpid());
+		snprintf(path, sizeof(path), "/dev/shm/vadshim.%u.%s", (unsigned)geteuid(), nm);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		check(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "a half-made segment");
+		close(fd);
+		cfg.name = nm;
+		ramfs_ready_wait_ms = 50;
+		r = ramfs_attach(&cfg, &other, msg, sizeof(msg));
+		ramfs_ready_wait_ms = saved;
+		check(r == -EIO && strstr(msg, "never initialised") && strstr(msg, "vadshim ramfs rm"),
+		      "stale segment refused: %d \"%s\"", r, msg);
+		check(ramfs_remove(nm) == 0, "and removed");
 	}
 	cfg.size = 8192;
 	cfg.name = "test.tiny";

@@ -1,6 +1,6 @@
 /*
  * ramfs_seg — the shared segment: create or attach, size the tables,
- * and the segment lock.
+ * and the segment lock.  (The segment's layout is drawn in ramfs_int.h.)
  *
  * The segment lock is the named lock "ramfs_seg" (rank LK_RANK_RAMFS_SEG,
  * under lockfs).  It has two halves, always taken in this order:

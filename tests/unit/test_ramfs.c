@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim/lk.h"
 #include "vfs/ramfs.h"
 #include "vfs/ramfs_int.h"
 
@@ -2355,6 +2356,26 @@ static void group_ownerdead(void)
 	tfs_close(&t);
 }
 
+/* The segment lock sits under lockfs in the hierarchy: an operation
+ * called with a lockfs-ranked lock held adds no violation. */
+static void group_lock_order(void)
+{
+	static struct lk_class lockfs_cls = LK_CLASS_INIT("lockfs_test", LK_RANK_LOCKFS, true);
+	static struct lk_lock lockfs = LK_LOCK_INIT(&lockfs_cls, "lockfs_test");
+	unsigned before = lk_violation_count();
+	struct tfs t;
+	struct stat st;
+
+	printf("-- lock order\n");
+	tfs_open(&t, 4 << 20);
+	lk_lock(&lockfs);
+	check(r_create(&t, "f", "x", 1) == 0 && r_pstat(&t, "f", &st) == 0, "ops under lockfs");
+	check(lk_held_count() == 1, "the segment lock is released after each operation");
+	lk_unlock(&lockfs);
+	check(lk_violation_count() == before, "no lock-order violation");
+	tfs_close(&t);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = (unsigned)time(NULL);
@@ -2390,6 +2411,7 @@ int main(int argc, char **argv)
 	group_fork();
 	group_fsck_damage();
 	group_ownerdead();
+	group_lock_order();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -50,7 +50,7 @@
 _Static_assert(sizeof(struct dirent) == sizeof(struct dirent64), "dirent64");
 _Static_assert(offsetof(struct dirent, d_name) == offsetof(struct dirent64, d_name), "d_name");
 
-#define SHIM_DIR_MAX 1024
+#define SHIM_DIR_MAX 4096       /* shim DIR streams open at once (EMFILE beyond) */
 #define SHIM_DIR_BUF 32768
 
 struct shim_dir {

@@ -52,7 +52,7 @@
 #include "shim/wrap_stdio.h"
 #include "vfs/vfs.h"
 
-#define SHIM_STREAM_MAX 1024
+#define SHIM_STREAM_MAX 4096    /* shim streams open at once (EMFILE beyond) */
 
 struct shim_stream {
 	_Atomic int used;

@@ -1,7 +1,8 @@
 /*
  * realpath, __realpath_chk, canonicalize_file_name and
  * get_current_dir_name, re-implemented over the shim's own readlink,
- * stat and getcwd.
+ * stat and getcwd; pathconf, fpathconf, ttyname and ttyname_r for files
+ * of mounted filesystems.
  *
  * glibc resolves with its internal readlink/stat/getcwd, which LD_PRELOAD
  * cannot reach, so it could not follow a symlink into or inside /ramfs,
@@ -31,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "shim/real_fs.h"
@@ -222,4 +224,85 @@ SHIM_EXPORT char *get_current_dir_name(void)
 	if (!getcwd(buf, sizeof buf))
 		return NULL;
 	return strdup(buf);
+}
+
+/* ---- pathconf, ttyname -------------------------------------------------- */
+
+SHIM_REAL_DECL(pathconf);
+SHIM_REAL_DECL(fpathconf);
+SHIM_REAL_DECL(ttyname);
+SHIM_REAL_DECL(ttyname_r);
+
+/*
+ * glibc answers some names with constants and the others from its
+ * internal statfs/stat of the file (by f_type, and f_namelen for
+ * _PC_NAME_MAX), failing as they fail.  Which kind a name is shows by
+ * asking glibc about a path that does not exist (a constant comes back
+ * anyway).  For the others, the shim's statfs checks the file (its
+ * errno); a mounted filesystem reports itself as tmpfs, so the answer is
+ * then glibc's for a tmpfs directory: the one that holds the ramfs
+ * segments, which exists wherever the shim runs.
+ */
+#define MISC_TMPFS_DIR "/dev/shm"
+#define MISC_NO_SUCH_PATH MISC_TMPFS_DIR "/.vadshim-no-such-dir/x"
+
+/* The constant glibc gives for name, or -1 if it depends on the file. */
+static long conf_constant(int name)
+{
+	int saved = errno;
+	errno = 0;
+	long v = SHIM_REAL(pathconf)(MISC_NO_SUCH_PATH, name);
+	bool constant = v != -1 || errno == 0 || errno == EINVAL;
+	errno = saved;
+	return constant ? v : -2;
+}
+
+static long conf_of(const struct statfs *sf, int name)
+{
+	if (name == _PC_NAME_MAX)
+		return sf->f_namelen;
+	return SHIM_REAL(pathconf)(MISC_TMPFS_DIR, name);
+}
+
+SHIM_EXPORT long pathconf(const char *path, int name)
+{
+	if (!vfs_path_maybe_mine(path))
+		return SHIM_REAL(pathconf)(path, name);
+	if (conf_constant(name) != -2)     /* again, for glibc's errno too */
+		return SHIM_REAL(pathconf)(MISC_NO_SUCH_PATH, name);
+	struct statfs sf;
+	struct vfs_hostpath hp;
+	long r = vfs_sys_statfs(path, &sf, &hp);
+	if (r == VFS_PASS)
+		return SHIM_REAL(pathconf)(hp.path, name);
+	if (r < 0)
+		return shim_ret(r);
+	return conf_of(&sf, name);
+}
+
+SHIM_EXPORT long fpathconf(int fd, int name)
+{
+	if (!vfs_fd_mine(fd))
+		return SHIM_REAL(fpathconf)(fd, name);
+	struct statfs sf;
+	long r = vfs_sys_fstatfs(fd, &sf);
+	if (r < 0)
+		return shim_ret(r);
+	return conf_of(&sf, name);
+}
+
+/* A file of a mounted filesystem is never a terminal. */
+SHIM_EXPORT char *ttyname(int fd)
+{
+	if (!vfs_fd_mine(fd))
+		return SHIM_REAL(ttyname)(fd);
+	errno = ENOTTY;
+	return NULL;
+}
+
+SHIM_EXPORT int ttyname_r(int fd, char *buf, size_t len)
+{
+	if (!vfs_fd_mine(fd))
+		return SHIM_REAL(ttyname_r)(fd, buf, len);
+	return ENOTTY;
 }

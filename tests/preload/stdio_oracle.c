@@ -773,6 +773,28 @@ static void test_realpath(void)
 	out("get_current_dir_name (no PWD): %s", rel(c));
 	free(c);
 	out("realpath(..) from t/a: %s", rel(realpath("..", buf)));
+	static const int pcs[] = { _PC_LINK_MAX, _PC_NAME_MAX, _PC_PATH_MAX, _PC_PIPE_BUF,
+				   _PC_FILESIZEBITS, _PC_2_SYMLINKS, _PC_CHOWN_RESTRICTED,
+				   _PC_NO_TRUNC };
+	for (unsigned i = 0; i < sizeof pcs / sizeof *pcs; i++) {
+		errno = 0;
+		long v = pathconf(P("t"), pcs[i]);
+		int fd = open(P("t/f1"), O_RDONLY);
+		long fv = fpathconf(fd, pcs[i]);
+		close(fd);
+		out("pathconf(%d): %ld %s fpathconf %ld", pcs[i], v, errno ? en(errno) : "", fv);
+	}
+	for (unsigned i = 0; i < sizeof pcs / sizeof *pcs; i++) {
+		errno = 0;
+		long v = pathconf(P("t/nosuch"), pcs[i]);
+		out("pathconf(nosuch, %d): %ld %s", pcs[i], v, errno ? en(errno) : "-");
+	}
+	int tfd = open(P("t/f1"), O_RDONLY);
+	errno = 0;
+	char *tn = ttyname(tfd);
+	out("ttyname(file): %s %s ttyname_r %s isatty %d", tn ? tn : "NULL", en(errno),
+	    en(ttyname_r(tfd, buf, sizeof buf)), isatty(tfd));
+	close(tfd);
 	must(chdir(D) == 0, "chdir D");
 }
 

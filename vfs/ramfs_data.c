@@ -265,14 +265,12 @@ static int ramfs_fill_gap(struct ramfs *fs, uint32_t n, uint32_t prev, uint64_t 
 			  uint32_t len, uint32_t *filled)
 {
 	uint32_t *link = prev ? &fs->exts[prev].next : &fs->nodes[n].ext;
-	int r;
 
 	if (prev && ramfs_ext_end(ramfs_ext(fs, prev)) == p && ramfs_grow_ext(fs, n, prev, len)) {
 		*filled = len;
 		return 0;
 	}
-	r = ramfs_new_ext(fs, link, p, len, filled);
-	return r;
+	return ramfs_new_ext(fs, link, p, len, filled);
 }
 
 /*

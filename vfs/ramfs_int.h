@@ -250,6 +250,7 @@ void ramfs_fill_stat(struct ramfs *fs, uint32_t n, struct stat *st);
 void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c);
 void ramfs_kill_privs(struct ramfs_node *n);
 void ramfs_touch_atime(struct ramfs_node *n);
+int ramfs_utimes_precheck(const struct vfs_attr *a);
 int ramfs_node_setattr(struct ramfs *fs, uint32_t n, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
 int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs_cred *c);
@@ -326,6 +327,9 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);
 int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen);
+
+/* How long attach waits for a creator (ms); tests shorten it. */
+extern int ramfs_ready_wait_ms;
 
 /* Test-only: take the segment lock (as an operation does) without
  * releasing it, so a test child can die holding it. */

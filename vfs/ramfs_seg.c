@@ -1,6 +1,6 @@
 /*
  * ramfs_seg — the shared segment: create or attach, size the tables,
- * and the segment lock.
+ * and the segment lock.  (The segment's layout is drawn in ramfs_int.h.)
  *
  * The segment lock is the named lock "ramfs_seg" (rank LK_RANK_RAMFS_SEG,
  * under lockfs).  It has two halves, always taken in this order:
@@ -43,7 +43,10 @@
 
 #define RAMFS_FD_MIN 900
 #define RAMFS_MAX_MOUNTS 16
-#define RAMFS_READY_WAIT_MS 5000
+
+/* How long an attacher waits for the creator's "ready" before calling the
+ * segment stale (tests shorten it).  Written before attaching only. */
+int ramfs_ready_wait_ms = 5000;
 
 static struct lk_class ramfs_seg_class = LK_CLASS_INIT("ramfs_seg", LK_RANK_RAMFS_SEG, false);
 
@@ -310,7 +313,7 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 		}
 		if (st.st_size >= RAMFS_PAGE)
 			break;
-		if (waited++ > RAMFS_READY_WAIT_MS)
+		if (waited++ > ramfs_ready_wait_ms)
 			goto stale;
 		ramfs_sleep_ms(1);
 	}
@@ -323,7 +326,7 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 	}
 	h = (struct ramfs_hdr *)base;
 	while (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE)) {
-		if (waited++ > RAMFS_READY_WAIT_MS)
+		if (waited++ > ramfs_ready_wait_ms)
 			goto stale;
 		ramfs_sleep_ms(1);
 	}

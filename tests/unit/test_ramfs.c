@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim/lk.h"
 #include "vfs/ramfs.h"
 #include "vfs/ramfs_int.h"
 
@@ -129,6 +130,7 @@ enum op {
 	OP_CHOWN, OP_LCHOWN, OP_UTIMES, OP_UTNOW, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD,
 	OP_SEEK, OP_TRUNC, OP_FALLOC, OP_FSTAT, OP_LIST, OP_GETFL, OP_SETFL, OP_SNAP, OP_TIMES,
 	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE, OP_PWRITEV2, OP_PREADV2, OP_IOVMANY,
+	OP_UTRAW,
 };
 
 struct step {
@@ -340,6 +342,11 @@ static long k_path_op(struct env *e, const struct step *s)
 		return kerr(utimensat(e->base, s->a, ts, at_flags(s)));
 	case OP_UTNOW:
 		return kerr(utimensat(e->base, s->a, NULL, 0));
+	case OP_UTRAW: {
+		struct timespec raw[2] = { { 1, s->x }, { 1, s->y } };
+
+		return kerr(utimensat(e->base, s->a, raw, 0));
+	}
 	default:
 		return -999;
 	}
@@ -385,6 +392,11 @@ static long r_path_op(struct env *e, const struct step *s)
 		a.gid = (gid_t)s->y;
 		return ramfs_ops.setattr(tp(&t, f, 0, s->a, s->op == OP_LCHOWN ? VFS_NOFOLLOW : 0),
 					 0, &a, c);
+	case OP_UTRAW:
+		a.mask = VFS_ATTR_TIMES;
+		a.times[0] = (struct timespec){ 1, s->x };
+		a.times[1] = (struct timespec){ 1, s->y };
+		return ramfs_ops.setattr(tp(&t, f, 0, s->a, 0), 0, &a, c);
 	case OP_UTIMES:
 	case OP_UTNOW:
 		a.mask = VFS_ATTR_TIMES;
@@ -606,7 +618,7 @@ static const char *op_names[] = {
 	"symlink", "readlink", "stat", "lstat", "access", "eaccess", "chmod", "chown", "lchown",
 	"utimes", "utnow", "write", "pwrite", "read", "pread", "seek", "trunc", "falloc", "fstat",
 	"list", "getfl", "setfl", "snap", "times", "linkat_fd", "fchmod", "stattime", "dirsize",
-	"pwritev2", "preadv2", "iovmany",
+	"pwritev2", "preadv2", "iovmany", "utraw",
 };
 
 static bool step_run(struct env *e, const struct step *s, int line)
@@ -790,6 +802,10 @@ static const struct step tab_files[] = {
 	S(CLOSE, NULL, NULL, 0, 0, 0, 4),
 	S(OPEN, "newd", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
 	S(OPEN, "f", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
+	S(OPEN, "f", NULL, O_RDWR | O_DIRECT | O_SYNC | O_NONBLOCK, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(PWRITE, NULL, NULL, 4096, 8192, 1, 4),
+	S(PREAD, NULL, NULL, 4096, 8192, 0, 4),
 	S(OPEN, "f", NULL, O_RDWR | O_NOATIME, 0, 0, 4),
 	S(GETFL, NULL, NULL, 0, 0, 0, 4),
 	S(SETFL, NULL, NULL, O_APPEND | O_DIRECT, 0, 0, 4),
@@ -1070,6 +1086,18 @@ static const struct step tab_attrs[] = {
 	S(ACCESS, "f", NULL, X_OK, 0, 0, 0),
 	S(EACCESS, "f", NULL, R_OK | X_OK, 0, 0, 0),
 	S(CHMOD, "nope", NULL, 0644, 0, 0, 0),
+	S(UTRAW, "nope", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(UTRAW, "nope", NULL, 2000000000, UTIME_OMIT, 0, 0),
+	S(UTRAW, "f", NULL, -5, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, 5, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_NOW, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
 	/* times: which of a, m, c move (ordering only) */
 	S(CHMOD, "f", NULL, 0644, 0, 0, 0),
 	S(SNAP, "f", NULL, 0, 0, 0, 0),
@@ -2133,6 +2161,24 @@ static void group_attach(void)
 		}
 		ramfs_remove(nm);
 	}
+	/* a creator that died before "ready": refused, with the way out */
+	{
+		char nm[64], path[128];
+		int fd, saved = ramfs_ready_wait_ms;
+
+		snprintf(nm, sizeof(nm), "test.%d.stale", (int)getpid());
+		snprintf(path, sizeof(path), "/dev/shm/vadshim.%u.%s", (unsigned)geteuid(), nm);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		check(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "a half-made segment");
+		close(fd);
+		cfg.name = nm;
+		ramfs_ready_wait_ms = 50;
+		r = ramfs_attach(&cfg, &other, msg, sizeof(msg));
+		ramfs_ready_wait_ms = saved;
+		check(r == -EIO && strstr(msg, "never initialised") && strstr(msg, "vadshim ramfs rm"),
+		      "stale segment refused: %d \"%s\"", r, msg);
+		check(ramfs_remove(nm) == 0, "and removed");
+	}
 	cfg.size = 8192;
 	cfg.name = "test.tiny";
 	check(ramfs_attach(&cfg, &other, msg, sizeof(msg)) == -EINVAL, "too small: %s", msg);
@@ -2310,6 +2356,26 @@ static void group_ownerdead(void)
 	tfs_close(&t);
 }
 
+/* The segment lock sits under lockfs in the hierarchy: an operation
+ * called with a lockfs-ranked lock held adds no violation. */
+static void group_lock_order(void)
+{
+	static struct lk_class lockfs_cls = LK_CLASS_INIT("lockfs_test", LK_RANK_LOCKFS, true);
+	static struct lk_lock lockfs = LK_LOCK_INIT(&lockfs_cls, "lockfs_test");
+	unsigned before = lk_violation_count();
+	struct tfs t;
+	struct stat st;
+
+	printf("-- lock order\n");
+	tfs_open(&t, 4 << 20);
+	lk_lock(&lockfs);
+	check(r_create(&t, "f", "x", 1) == 0 && r_pstat(&t, "f", &st) == 0, "ops under lockfs");
+	check(lk_held_count() == 1, "the segment lock is released after each operation");
+	lk_unlock(&lockfs);
+	check(lk_violation_count() == before, "no lock-order violation");
+	tfs_close(&t);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = (unsigned)time(NULL);
@@ -2345,6 +2411,7 @@ int main(int argc, char **argv)
 	group_fork();
 	group_fsck_damage();
 	group_ownerdead();
+	group_lock_order();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);
 	return failed ? 1 : 0;

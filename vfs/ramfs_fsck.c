@@ -183,7 +183,7 @@ static int ramfs_ck_dirent(struct ramfs_ck *k, uint32_t d)
 	if (e->hash != ramfs_name_hash(e->dir, e->name, len) ||
 	    ramfs_dir_find(fs, e->dir, e->name, len) != d)
 		return ramfs_bad(k, "dirent %u (%s): not found by its name", d, e->name);
-	if (e->cookie < 2 || e->cookie >= fs->nodes[e->dir].cookie)
+	if (e->cookie < RAMFS_COOKIE_FIRST || e->cookie >= fs->nodes[e->dir].cookie)
 		return ramfs_bad(k, "dirent %u (%s): bad cookie", d, e->name);
 	fs->counts[e->node]++;
 	if (S_ISDIR(fs->nodes[e->node].mode)) {

@@ -55,8 +55,8 @@
  *    one gives ENXIO (tmpfs opens FIFOs and devices).
  *  - fs.protected_symlinks / protected_regular are not applied
  *    (protected_hardlinks is).
- *  - Directory listings are oldest first (tmpfs on 6.18: newest first);
- *    d_off values differ.  Pages allocated by fallocate count as data for
+ *  - Listings run newest first as on tmpfs, but the d_off values differ.
+ *    Pages allocated by fallocate count as data for
  *    SEEK_DATA (tmpfs treats them as holes until written); a mapped hole
  *    gets its pages at map time rather than at the first fault.
  *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
@@ -87,6 +87,8 @@
 #define RAMFS_MAX_FILE ((uint64_t)INT64_MAX)
 #define RAMFS_BOGO_DIRENT 20            /* tmpfs: dir size = 40 + 20 per entry */
 #define RAMFS_SHORT_SYMLINK 128         /* tmpfs keeps shorter targets inline */
+#define RAMFS_POS_NEWEST 2              /* readdir position after ".." */
+#define RAMFS_COOKIE_FIRST 3            /* the oldest possible entry cookie */
 
 struct ramfs_ts {
 	int64_t sec;
@@ -259,6 +261,7 @@ int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs
 uint32_t ramfs_dir_find(struct ramfs *fs, uint32_t dir, const char *name, size_t len);
 int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node);
 void ramfs_dir_del(struct ramfs *fs, uint32_t de);
+void ramfs_dir_renew(struct ramfs *fs, uint32_t de);
 void ramfs_dir_link(struct ramfs *fs, uint32_t de);
 void ramfs_hash_link(struct ramfs *fs, uint32_t de);
 void ramfs_dir_list_link(struct ramfs *fs, uint32_t de);

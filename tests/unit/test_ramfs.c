@@ -241,8 +241,13 @@ static long list_ramfs(struct env *e, const char *path, struct listing *l)
 	return n < 0 ? n : l->n;
 }
 
-static bool same_listing(const struct listing *a, const struct listing *b)
+/* As sets; and in the same order (tmpfs lists newest first, so does
+ * ramfs), which is checked separately to tell the two apart. */
+static bool same_listing(const struct listing *a, const struct listing *b, bool *order)
 {
+	*order = a->n == b->n;
+	for (int i = 0; i < a->n && *order; i++)
+		*order = strcmp(a->names[i], b->names[i]) == 0;
 	if (a->n != b->n)
 		return false;
 	for (int i = 0; i < a->n; i++)
@@ -510,17 +515,19 @@ static bool step_list(struct env *e, const struct step *s, long *k, long *r)
 	kl.n = rl.n = 0;
 	*k = list_kernel(e, s->a, &kl);
 	*r = list_ramfs(e, s->a, &rl);
-	if (*k >= 0 && *r >= 0 && !same_listing(&kl, &rl)) {
+	bool order = true, same = *k < 0 || *r < 0 || same_listing(&kl, &rl, &order);
+
+	if (!same || !order) {
 		printf("    kernel:");
 		for (int i = 0; i < kl.n; i++)
-			printf(" %s", kl.sorted[i]);
+			printf(" %s", kl.names[i]);
 		printf("\n    ramfs: ");
 		for (int i = 0; i < rl.n; i++)
-			printf(" %s", rl.sorted[i]);
+			printf(" %s", rl.names[i]);
 		printf("\n");
-		return false;
 	}
-	return true;
+	check(!same || order, "listing %s in the kernel's order", s->a);
+	return same;
 }
 
 static bool step_fd(struct env *e, const struct step *s, long *k, long *r)

@@ -23,6 +23,10 @@
  *              | extent table [nexts]                       |
  *   off_bitmap +--------------------------------------------+
  *              | page bitmap: 1 bit per data page, 1 = used |
+ *   off_unwrit +--------------------------------------------+
+ *              | unwritten bitmap: 1 = allocated by         |
+ *              | fallocate, not written yet (a hole for     |
+ *              | SEEK_DATA, as tmpfs)                       |
  *   off_scratch+--------------------------------------------+
  *              | scratch bitmap for fsck and repair         |
  *   off_counts +--------------------------------------------+
@@ -56,8 +60,7 @@
  *  - fs.protected_symlinks / protected_regular are not applied
  *    (protected_hardlinks is).
  *  - Listings run newest first as on tmpfs, but the d_off values differ.
- *    Pages allocated by fallocate count as data for
- *    SEEK_DATA (tmpfs treats them as holes until written); a mapped hole
+ *    A mapped hole
  *    gets its pages at map time rather than at the first fault.
  *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
  *
@@ -174,7 +177,7 @@ struct ramfs_hdr {
 	uint32_t nnodes, ndirents, nbuckets, nofds, nexts;
 	uint32_t data_pages;
 	uint64_t off_nodes, off_dirents, off_buckets, off_ofds, off_exts;
-	uint64_t off_bitmap, off_scratch, off_counts, off_data;
+	uint64_t off_bitmap, off_unwritten, off_scratch, off_counts, off_data;
 	uint64_t dev;
 	/* guarded by mutex */
 	uint32_t free_pages;
@@ -197,7 +200,7 @@ struct ramfs {
 	uint32_t *buckets;
 	struct ramfs_ofd *ofds;
 	struct ramfs_ext *exts;
-	uint64_t *bitmap, *scratch;
+	uint64_t *bitmap, *unwritten, *scratch;
 	uint32_t *counts;       /* [2 * nnodes] */
 	char *data;
 	bool in_use;
@@ -284,6 +287,8 @@ char *ramfs_data_page(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t *ru
 long ramfs_data_read(struct ramfs *fs, uint32_t n, char *buf, size_t len, uint64_t off);
 long ramfs_data_write(struct ramfs *fs, uint32_t n, const char *buf, size_t len,
 		      uint64_t off);
+void ramfs_written(struct ramfs *fs, const char *p, size_t len);
+int ramfs_data_fallocate(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 off_t ramfs_data_seek(struct ramfs *fs, uint32_t n, off_t off, int whence);
 int ramfs_data_map(struct ramfs *fs, uint32_t n, uint64_t off, uint64_t len,
 		   struct vfs_map_piece *pieces, int max);

@@ -1196,6 +1196,33 @@ static const struct step tab_special[] = {
 	S(TRUNC, NULL, NULL, 45000, 0, 0, 3),
 	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
+	/* fallocated pages are holes for SEEK_DATA until written */
+	S(OPEN, "fz", NULL, CR, 0644, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 16384, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(PWRITE, NULL, NULL, 1, 8192, 1, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 8192, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_DATA, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(PREAD, NULL, NULL, 16384, 0, 0, 3),
+	S(PWRITE, NULL, NULL, 100, 16000, 2, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_KEEP_SIZE, 0, 40000, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 16000, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 40000, 3),
+	S(SEEK, NULL, NULL, 16384, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 20000, SEEK_DATA, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8192, 4096, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
 	S(OPEN, "d", NULL, O_RDONLY, 0, 0, 3),
 	S(FALLOC, NULL, NULL, 0, 0, 10, 3),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
@@ -1427,7 +1454,7 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	static char pa[64], pb[64];
 	static const unsigned rflags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
 	struct step s = { .a = pa, .b = pb };
-	unsigned k = rnd(sd) % 20;
+	unsigned k = rnd(sd) % 21;
 
 	rnd_path(sd, pa);
 	rnd_path(sd, pb);
@@ -1469,6 +1496,10 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	case 15: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
 	case 16:
 		s = (struct step){ OP_FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
+		break;
+	case 20:
+		s = (struct step){ OP_FALLOC, NULL, NULL, rnd(sd) % 2 ? FALLOC_FL_KEEP_SIZE : 0,
 				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
 		break;
 	case 17:

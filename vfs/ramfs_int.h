@@ -43,8 +43,9 @@
  *   nodes = clamp(S / 16 KiB, 64, 2^24)   dirents = nodes * 3 / 2
  *   buckets = pow2 >= dirents             ofds = clamp(nodes / 4, 64, 65536)
  *   extents = nodes * 2
- * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions; about 43 MiB
- * of address space, touched only as used.)  A full node or dirent table
+ * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions, 131072
+ * extents; the tables take 42 MiB of the segment, touched only as used,
+ * leaving 251431 data pages.)  A full node or dirent table
  * gives ENOSPC, a full ofd table ENFILE.
  *
  * Known differences from tmpfs (each needs something the contract does
@@ -60,8 +61,7 @@
  *  - fs.protected_symlinks / protected_regular are not applied
  *    (protected_hardlinks is).
  *  - Listings run newest first as on tmpfs, but the d_off values differ.
- *    A mapped hole
- *    gets its pages at map time rather than at the first fault.
+ *  - A mapped hole gets its pages at map time, not at the first fault.
  *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
  *
  * Locking: everything in the segment is guarded by the segment lock

@@ -132,8 +132,8 @@ static uint64_t ramfs_align(uint64_t v, uint64_t a)
  *   extents  = nodes * 2
  * The tables are reserved in the segment but their pages cost memory
  * only once used (the object is sparse and entries are handed out from
- * a high-water mark).  For 1 GiB they reserve about 43 MiB; the rest is
- * data pages (statfs f_blocks).
+ * a high-water mark).  For 1 GiB they reserve 42 MiB; the rest is data
+ * pages (statfs f_blocks).
  */
 static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 {

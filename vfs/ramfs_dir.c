@@ -352,8 +352,9 @@ static int ramfs_walk_one(struct ramfs *fs, const struct vfs_path *p, unsigned f
 int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
 	       const struct vfs_cred *c, struct ramfs_walk *w)
 {
-	/* per thread, not on the stack: PATH_MAX bytes */
-	static __thread struct ramfs_cursor k;
+	/* per thread, not on the stack: PATH_MAX bytes.  initial-exec like
+	 * the lock runtime's TLS: no lazy allocation inside the shim */
+	static __thread struct ramfs_cursor k __attribute__((tls_model("initial-exec")));
 	size_t plen = strnlen(p->path, PATH_MAX);
 	int r;
 

@@ -15,6 +15,12 @@
  * in the file size) — unless the node is pinned by a mapping, whose view
  * of the old pages must stay valid: then a new extent is appended.
  *
+ * Fallocated pages: fallocate marks the pages it adds in the unwritten
+ * bitmap; they read as zero and count in st_blocks, but SEEK_DATA sees
+ * holes there until they are written, mapped, or fallocated again
+ * (shmem's fallocated folios that are not uptodate).  The bit belongs to
+ * the segment page, so it travels with a moved extent.
+ *
  * Pinned nodes: pages cut off by truncate or punch while some mapping
  * pins the node go to the node's zombie list instead of the allocator,
  * and are freed when the last pin goes (ramfs_data_unpin): a mapping never

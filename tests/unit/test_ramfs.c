@@ -1986,6 +1986,22 @@ static void group_pins(void)
 	check(n == 1 && pc[0].len == sizeof(pat) && pc[0].seg_off % 4096 == 0, "one piece, aligned");
 	map = mmap(NULL, sizeof(pat), PROT_READ, MAP_SHARED, ramfs_seg_fd(t.fs), (off_t)pc[0].seg_off);
 	check(map != MAP_FAILED && memcmp(map, pat, sizeof(pat)) == 0, "mapped bytes are the file's");
+	{
+		char *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ramfs_seg_fd(t.fs),
+			       (off_t)pc[0].seg_off + 4096);
+		char back[16];
+		struct iovec io = { back, sizeof(back) };
+
+		memcpy(w + 100, "through the map", 16);
+		check(ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 100, 0, 0) == 16 &&
+		      memcmp(back, "through the map", 16) == 0, "a store through the mapping is read back");
+		memcpy(back, "through a write", 16);
+		ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 200, 1, 0);
+		check(memcmp(w + 200, "through a write", 16) == 0, "a write shows in the mapping");
+		memcpy(pat + 4096 + 100, "through the map", 16);
+		memcpy(pat + 4096 + 200, "through a write", 16);
+		munmap(w, 4096);
+	}
 	check(ramfs_ops.ftruncate(&t.m, f, 0) == 0, "truncate while mapped");
 	ramfs_ops.rw(&t.m, f, &iov2, 1, 0, 1, 0);
 	check(memcmp(map, pat, sizeof(pat)) == 0, "pinned pages not reused after truncate");

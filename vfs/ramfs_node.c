@@ -150,7 +150,7 @@ uint32_t ramfs_node_new(struct ramfs *fs, mode_t mode, const struct vfs_cred *c,
 	n->mode = mode;
 	n->nlink = S_ISDIR(mode) ? 2 : 1;
 	n->gen = ++fs->hdr->gen;
-	n->cookie = 2;          /* after "." (0) and ".." (1) */
+	n->cookie = RAMFS_COOKIE_FIRST;
 	ramfs_touch(n, true, true, true);
 	return i;
 }

@@ -138,8 +138,8 @@ static uint64_t ramfs_align(uint64_t v, uint64_t a)
  *   extents  = nodes * 2
  * The tables are reserved in the segment but their pages cost memory
  * only once used (the object is sparse and entries are handed out from
- * a high-water mark).  For 1 GiB they reserve about 43 MiB; the rest is
- * data pages (statfs f_blocks).
+ * a high-water mark).  For 1 GiB they reserve 42 MiB; the rest is data
+ * pages (statfs f_blocks).
  */
 static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 {
@@ -165,6 +165,7 @@ static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 	/* the bitmaps cover at most every page after the tables */
 	bm = ramfs_align((size / RAMFS_PAGE + 63) / 64 * 8, 64);
 	h->off_bitmap = off = ramfs_align(off, 64);
+	h->off_unwritten = off += bm;
 	h->off_scratch = off += bm;
 	off += bm;
 	h->off_counts = off = ramfs_align(off, 64);
@@ -191,6 +192,7 @@ static void ramfs_bind(struct ramfs *fs, char *base, size_t size, int fd)
 	fs->ofds = (struct ramfs_ofd *)(base + h->off_ofds);
 	fs->exts = (struct ramfs_ext *)(base + h->off_exts);
 	fs->bitmap = (uint64_t *)(base + h->off_bitmap);
+	fs->unwritten = (uint64_t *)(base + h->off_unwritten);
 	fs->scratch = (uint64_t *)(base + h->off_scratch);
 	fs->counts = (uint32_t *)(base + h->off_counts);
 	fs->data = base + h->off_data;

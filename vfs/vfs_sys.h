@@ -101,6 +101,9 @@ void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags);
 /* The shim's own descriptors (log, segment, placeholder) are refused to
  * close and dup2-over: -EBADF. */
 bool vfs_fd_is_shim(int fd);
+/* Every descriptor of the shim itself (-1 where none), for close_range. */
+#define VFS_SHIM_FDS 6
+void vfs_shim_fds(int out[VFS_SHIM_FDS]);
 
 /* The cwd became the host's again (a host fchdir succeeded). */
 void vfs_cwd_to_host(void);
@@ -125,6 +128,7 @@ long vfs_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
 /* fork child: pin the pages of inherited ramfs mappings again. */
 void vfs_map_fork_child(void);
 bool vfs_fd_is_eof(int fd);
+int vfs_eof_fd(void);
 int vfs_seg_fd(int mnt);
 
 #endif

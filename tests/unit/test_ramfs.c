@@ -241,8 +241,13 @@ static long list_ramfs(struct env *e, const char *path, struct listing *l)
 	return n < 0 ? n : l->n;
 }
 
-static bool same_listing(const struct listing *a, const struct listing *b)
+/* As sets; and in the same order (tmpfs lists newest first, so does
+ * ramfs), which is checked separately to tell the two apart. */
+static bool same_listing(const struct listing *a, const struct listing *b, bool *order)
 {
+	*order = a->n == b->n;
+	for (int i = 0; i < a->n && *order; i++)
+		*order = strcmp(a->names[i], b->names[i]) == 0;
 	if (a->n != b->n)
 		return false;
 	for (int i = 0; i < a->n; i++)
@@ -510,17 +515,19 @@ static bool step_list(struct env *e, const struct step *s, long *k, long *r)
 	kl.n = rl.n = 0;
 	*k = list_kernel(e, s->a, &kl);
 	*r = list_ramfs(e, s->a, &rl);
-	if (*k >= 0 && *r >= 0 && !same_listing(&kl, &rl)) {
+	bool order = true, same = *k < 0 || *r < 0 || same_listing(&kl, &rl, &order);
+
+	if (!same || !order) {
 		printf("    kernel:");
 		for (int i = 0; i < kl.n; i++)
-			printf(" %s", kl.sorted[i]);
+			printf(" %s", kl.names[i]);
 		printf("\n    ramfs: ");
 		for (int i = 0; i < rl.n; i++)
-			printf(" %s", rl.sorted[i]);
+			printf(" %s", rl.names[i]);
 		printf("\n");
-		return false;
 	}
-	return true;
+	check(!same || order, "listing %s in the kernel's order", s->a);
+	return same;
 }
 
 static bool step_fd(struct env *e, const struct step *s, long *k, long *r)
@@ -1189,6 +1196,33 @@ static const struct step tab_special[] = {
 	S(TRUNC, NULL, NULL, 45000, 0, 0, 3),
 	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
+	/* fallocated pages are holes for SEEK_DATA until written */
+	S(OPEN, "fz", NULL, CR, 0644, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 16384, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(PWRITE, NULL, NULL, 1, 8192, 1, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 8192, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_DATA, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(PREAD, NULL, NULL, 16384, 0, 0, 3),
+	S(PWRITE, NULL, NULL, 100, 16000, 2, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_KEEP_SIZE, 0, 40000, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 16000, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 40000, 3),
+	S(SEEK, NULL, NULL, 16384, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 20000, SEEK_DATA, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8192, 4096, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
 	S(OPEN, "d", NULL, O_RDONLY, 0, 0, 3),
 	S(FALLOC, NULL, NULL, 0, 0, 10, 3),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
@@ -1420,7 +1454,7 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	static char pa[64], pb[64];
 	static const unsigned rflags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
 	struct step s = { .a = pa, .b = pb };
-	unsigned k = rnd(sd) % 20;
+	unsigned k = rnd(sd) % 21;
 
 	rnd_path(sd, pa);
 	rnd_path(sd, pb);
@@ -1462,6 +1496,10 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	case 15: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
 	case 16:
 		s = (struct step){ OP_FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
+		break;
+	case 20:
+		s = (struct step){ OP_FALLOC, NULL, NULL, rnd(sd) % 2 ? FALLOC_FL_KEEP_SIZE : 0,
 				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
 		break;
 	case 17:
@@ -1948,6 +1986,22 @@ static void group_pins(void)
 	check(n == 1 && pc[0].len == sizeof(pat) && pc[0].seg_off % 4096 == 0, "one piece, aligned");
 	map = mmap(NULL, sizeof(pat), PROT_READ, MAP_SHARED, ramfs_seg_fd(t.fs), (off_t)pc[0].seg_off);
 	check(map != MAP_FAILED && memcmp(map, pat, sizeof(pat)) == 0, "mapped bytes are the file's");
+	{
+		char *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ramfs_seg_fd(t.fs),
+			       (off_t)pc[0].seg_off + 4096);
+		char back[16];
+		struct iovec io = { back, sizeof(back) };
+
+		memcpy(w + 100, "through the map", 16);
+		check(ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 100, 0, 0) == 16 &&
+		      memcmp(back, "through the map", 16) == 0, "a store through the mapping is read back");
+		memcpy(back, "through a write", 16);
+		ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 200, 1, 0);
+		check(memcmp(w + 200, "through a write", 16) == 0, "a write shows in the mapping");
+		memcpy(pat + 4096 + 100, "through the map", 16);
+		memcpy(pat + 4096 + 200, "through a write", 16);
+		munmap(w, 4096);
+	}
 	check(ramfs_ops.ftruncate(&t.m, f, 0) == 0, "truncate while mapped");
 	ramfs_ops.rw(&t.m, f, &iov2, 1, 0, 1, 0);
 	check(memcmp(map, pat, sizeof(pat)) == 0, "pinned pages not reused after truncate");

@@ -1,8 +1,8 @@
 /*
  * realpath, __realpath_chk, canonicalize_file_name and
  * get_current_dir_name, re-implemented over the shim's own readlink,
- * stat and getcwd; pathconf, fpathconf, ttyname and ttyname_r for files
- * of mounted filesystems.
+ * stat and getcwd; pathconf and fpathconf for files of mounted
+ * filesystems (ttyname is in wrap_file.c).
  *
  * glibc resolves with its internal readlink/stat/getcwd, which LD_PRELOAD
  * cannot reach, so it could not follow a symlink into or inside /ramfs,
@@ -226,12 +226,10 @@ SHIM_EXPORT char *get_current_dir_name(void)
 	return strdup(buf);
 }
 
-/* ---- pathconf, ttyname -------------------------------------------------- */
+/* ---- pathconf -------------------------------------------------- */
 
 SHIM_REAL_DECL(pathconf);
 SHIM_REAL_DECL(fpathconf);
-SHIM_REAL_DECL(ttyname);
-SHIM_REAL_DECL(ttyname_r);
 
 /*
  * glibc answers some names with constants and the others from its
@@ -289,20 +287,4 @@ SHIM_EXPORT long fpathconf(int fd, int name)
 	if (r < 0)
 		return shim_ret(r);
 	return conf_of(&sf, name);
-}
-
-/* A file of a mounted filesystem is never a terminal. */
-SHIM_EXPORT char *ttyname(int fd)
-{
-	if (!vfs_fd_mine(fd))
-		return SHIM_REAL(ttyname)(fd);
-	errno = ENOTTY;
-	return NULL;
-}
-
-SHIM_EXPORT int ttyname_r(int fd, char *buf, size_t len)
-{
-	if (!vfs_fd_mine(fd))
-		return SHIM_REAL(ttyname_r)(fd, buf, len);
-	return ENOTTY;
 }

@@ -321,7 +321,7 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 
 	if (buflen)
 		buf[0] = 0;
-	if (fs->hdr->magic != RAMFS_MAGIC || fs->hdr->version != RAMFS_LAYOUT_VERSION)
+	if (fs->hdr->magic != RAMFS_MAGIC || fs->hdr->version != ramfs_layout_id())
 		return ramfs_bad(&k, "bad magic or version");
 	if (fs->nodes[RAMFS_ROOT].name_de || fs->hdr->alloc_hint >= fs->hdr->data_pages)
 		return ramfs_bad(&k, "root has a name, or the allocation hint is out of range");

@@ -227,6 +227,8 @@ static inline uint64_t ramfs_pages_for(uint64_t bytes)
 
 /* ramfs_seg.c */
 struct ramfs *ramfs_only(void);
+/* The version word a segment of this build carries (ramfs_seg.c). */
+uint32_t ramfs_layout_id(void);
 int ramfs_lock(struct ramfs *fs);
 void ramfs_unlock(struct ramfs *fs);
 void ramfs_now(struct ramfs_ts *t);

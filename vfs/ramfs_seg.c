@@ -224,6 +224,20 @@ static void ramfs_init_root(struct ramfs *fs)
 	fs->nodes[root].gid = 0;
 }
 
+/*
+ * The layout version stored in a segment: RAMFS_LAYOUT_VERSION in the high
+ * half, and in the low half a fingerprint of the sizes of the structures
+ * that live in the segment, so that a changed structure is refused even
+ * if whoever changed it forgot to bump the version.
+ */
+uint32_t ramfs_layout_id(void)
+{
+	uint32_t f = (uint32_t)(sizeof(struct ramfs_hdr) + 7 * sizeof(struct ramfs_node) +
+				13 * sizeof(struct ramfs_dirent) + 31 * sizeof(struct ramfs_ofd) +
+				61 * sizeof(struct ramfs_ext));
+	return ((uint32_t)RAMFS_LAYOUT_VERSION << 16) | (f & 0xffff);
+}
+
 static int ramfs_create(struct ramfs *fs, int fd, const struct ramfs_config *cfg, char *msg,
 			size_t msglen)
 {
@@ -256,7 +270,7 @@ static int ramfs_create(struct ramfs *fs, int fd, const struct ramfs_config *cfg
 	if (r < 0)
 		return r;
 	fs->hdr->magic = RAMFS_MAGIC;
-	fs->hdr->version = RAMFS_LAYOUT_VERSION;
+	fs->hdr->version = ramfs_layout_id();
 	fs->hdr->tab[RAMFS_T_NODE].cap = h0.nnodes;
 	fs->hdr->tab[RAMFS_T_DIRENT].cap = h0.ndirents;
 	fs->hdr->tab[RAMFS_T_OFD].cap = h0.nofds;
@@ -287,10 +301,11 @@ static int ramfs_check_hdr(const struct ramfs_hdr *h, const char *name, char *ms
 			 "remove it with `vadshim ramfs rm %s`", (unsigned)geteuid(), name, name);
 		return -EINVAL;
 	}
-	if (h->version != RAMFS_LAYOUT_VERSION) {
-		snprintf(msg, msglen, "vadshim: ramfs segment %s has layout version %u but this "
-			 "vadshim uses version %u; remove it with `vadshim ramfs rm %s`",
-			 name, h->version, RAMFS_LAYOUT_VERSION, name);
+	if (h->version != ramfs_layout_id()) {
+		snprintf(msg, msglen, "vadshim: ramfs segment %s has layout version %u.%u but this "
+			 "vadshim uses version %u.%u; remove it with `vadshim ramfs rm %s`",
+			 name, h->version >> 16, h->version & 0xffff, ramfs_layout_id() >> 16,
+			 ramfs_layout_id() & 0xffff, name);
 		return -EPROTO;
 	}
 	return 0;

@@ -206,6 +206,8 @@ long vfs_sys_dupfd(int oldfd, int minfd, int cloexec)
 		fs_unlock();
 	}
 	lk_unlock(&vfs.fdt_lock);
+	if (r >= 0 && r <= 2)
+		stdio_changed((int)r);
 	return r;
 }
 

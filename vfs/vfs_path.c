@@ -242,7 +242,13 @@ long vfs_sys_openat(int dirfd, const char *path, int flags, mode_t mode,
 	struct open_arg a = { .flags = flags, .mode = mode };
 	/* O_TMPFILE and O_CREAT take the umask; mode is ignored otherwise. */
 	unsigned vf = (flags & O_NOFOLLOW) ? VFS_NOFOLLOW : 0;
-	return path_do(dirfd, path, vf, hp, open_fn, &a, true);
+	long r = path_do(dirfd, path, vf, hp, open_fn, &a, true);
+	/* close(1); open("/ramfs/f") makes stdout a ramfs file: the std
+	 * stream must follow (after every lock is released: the stdio
+	 * wrappers' locks rank above lockfs and flush through the vfs). */
+	if (r >= 0 && r <= 2 && shim_stdio_fd_changed)
+		shim_stdio_fd_changed((int)r);
+	return r;
 }
 
 /* ---- stat ---- */

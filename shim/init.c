@@ -123,5 +123,6 @@ __attribute__((destructor)) static void shim_fini(void)
 {
 	if (shim_opt.stats)
 		mman_print_stats();
+	mman_legacy_exit_flush();       /* locking=legacy only */
 	lk_atexit();
 }

@@ -8,14 +8,16 @@
 #include "vfs/vfs.h"
 #include "vfs/vfs_sys.h"
 
+/* lockfs: the global one, or under locking=legacy the mount's own (one
+ * mount today); chosen once at init, so the fixed design pays no test. */
 static inline void fs_lock(void)
 {
-	lk_lock(&vfs.lockfs);
+	lk_lock(vfs.fs_lockp);
 }
 
 static inline void fs_unlock(void)
 {
-	lk_unlock(&vfs.lockfs);
+	lk_unlock(vfs.fs_lockp);
 }
 
 static inline struct vfs_mount *fd_mount(int fd)

@@ -290,14 +290,19 @@ int main(int argc, char **argv)
 	map_round(NMAP_THREADS, &seed0);
 	pthread_t th[NFILE_THREADS + NMAP_THREADS + NLIST_THREADS + 2];
 	int nt = 0;
+	/* The scratch pair first: under locking=legacy the others deadlock
+	 * soon, possibly holding mman.lock, which the pair needs too; give
+	 * it a moment alone so that TSan sees its race either way. */
+	for (long i = 0; i < 2; i++)
+		pthread_create(&th[nt++], NULL, scratch_worker, (void *)i);
+	if (legacy)
+		usleep(200000);
 	for (long i = 0; i < NFILE_THREADS; i++)
 		pthread_create(&th[nt++], NULL, file_worker, (void *)i);
 	for (long i = 0; i < NMAP_THREADS; i++)
 		pthread_create(&th[nt++], NULL, map_worker, (void *)i);
 	for (long i = 0; i < NLIST_THREADS; i++)
 		pthread_create(&th[nt++], NULL, list_worker, (void *)i);
-	for (long i = 0; i < 2; i++)
-		pthread_create(&th[nt++], NULL, scratch_worker, (void *)i);
 	if (legacy) {
 		/* The heartbeat: the main thread takes no lock, so it goes on
 		 * printing when the workers are deadlocked. */

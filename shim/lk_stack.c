@@ -23,6 +23,9 @@
 
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
+#include <sys/syscall.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <unwind.h>
 
 #ifdef HAVE_LIBDW
@@ -162,12 +165,51 @@ static _Unwind_Reason_Code lk_gcc_frame(struct _Unwind_Context *ctx, void *arg)
 	return _URC_NO_REASON;
 }
 
+/*
+ * libunwind opens a pipe the first time it unwinds (it validates
+ * addresses by writing one byte from them into it), with pipe2 at the
+ * lowest free numbers: in a program, that would shift the numbers of its
+ * own later open()s and leave two descriptors a closefrom() can close
+ * under libunwind's feet.  The shim's pipe2/pipe wrappers see this flag
+ * and move such a pipe to numbers >= 900 (lk_stack_adopt_pipe), which the
+ * shim then protects like its other descriptors.
+ */
+__thread int lk_stack_unwinding __attribute__((tls_model("initial-exec")));
+static int lk_stack_pipe[2] = { -1, -1 };
+
+void lk_stack_adopt_pipe(int fds[2])
+{
+	for (int i = 0; i < 2; i++) {
+		long hi = syscall(SYS_fcntl, fds[i], F_DUPFD_CLOEXEC, 900);
+		if (hi >= 0) {
+			syscall(SYS_close, fds[i]);
+			fds[i] = (int)hi;
+		}
+		__atomic_store_n(&lk_stack_pipe[i], fds[i], __ATOMIC_RELAXED);
+	}
+}
+
+bool lk_stack_owns_fd(int fd)
+{
+	return fd >= 0 && (fd == __atomic_load_n(&lk_stack_pipe[0], __ATOMIC_RELAXED) ||
+			   fd == __atomic_load_n(&lk_stack_pipe[1], __ATOMIC_RELAXED));
+}
+
+int lk_stack_pipe_fd(int i)
+{
+	return __atomic_load_n(&lk_stack_pipe[i], __ATOMIC_RELAXED);
+}
+
 static int lk_stack_unwind(void **buf, int max)
 {
 	struct lk_gcc_walk w = { .buf = buf, .n = 0, .max = max };
 
-	if (!__tsan_init)
-		return unw_backtrace(buf, max);
+	if (!__tsan_init) {
+		lk_stack_unwinding++;
+		int n = unw_backtrace(buf, max);
+		lk_stack_unwinding--;
+		return n;
+	}
 	_Unwind_Backtrace(lk_gcc_frame, &w);
 	return w.n;
 }

@@ -80,4 +80,10 @@ void lk_sym_resolve(struct lk_sym *s, uintptr_t pc, struct lk_frame *f);
  */
 bool lk_sym_has_dwarf(void);
 
+/* libunwind's validation pipe, moved to high numbers (see lk_stack.c). */
+extern __thread int lk_stack_unwinding __attribute__((tls_model("initial-exec")));
+void lk_stack_adopt_pipe(int fds[2]);
+bool lk_stack_owns_fd(int fd);
+int lk_stack_pipe_fd(int i);
+
 #endif

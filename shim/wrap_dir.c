@@ -69,6 +69,7 @@ static struct lk_class dirstream_class =
 
 static struct {
 	struct lk_lock lock;
+	_Atomic int fork_registered;
 	struct shim_dir slot[SHIM_DIR_MAX];
 } dirs = { .lock = LK_LOCK_INIT(&dirs_class, "shim_dirs") };
 
@@ -91,6 +92,12 @@ SHIM_REAL_DECL(readdir_r);
 SHIM_REAL_DECL(readdir64_r);
 #pragma GCC diagnostic pop
 
+void shim_fork_register_once(_Atomic int *done, struct lk_lock *l)
+{
+	if (!atomic_load_explicit(done, memory_order_acquire) && !atomic_exchange(done, 1))
+		lk_fork_register(l);
+}
+
 struct shim_dir *shim_dir_of(void *d)
 {
 	uintptr_t p = (uintptr_t)d, lo = (uintptr_t)dirs.slot;
@@ -107,6 +114,7 @@ static DIR *dir_new(int fd)
 	if (!buf)
 		return NULL;
 	struct shim_dir *s = NULL;
+	shim_fork_register_once(&dirs.fork_registered, &dirs.lock);
 	lk_lock(&dirs.lock);
 	for (int i = 0; i < SHIM_DIR_MAX; i++) {
 		if (!atomic_load_explicit(&dirs.slot[i].used, memory_order_relaxed)) {
@@ -280,17 +288,16 @@ SHIM_EXPORT int closedir(DIR *dirp)
 	return close(fd);
 }
 
-/* Position the stream at a d_off (0: the start) and drop the buffer. */
+/* Position the stream at a d_off (0: the start) and drop the buffer; as
+ * glibc, the position is taken even if the seek fails. */
 static void dir_seek(struct shim_dir *s, long loc)
 {
 	lk_lock(&s->lock);
-	int saved = errno;
 	long r = vfs_sys_lseek(s->fd, loc, SEEK_SET);
-	errno = saved;      /* seekdir and rewinddir report nothing */
-	if (r >= 0) {
-		s->pos = s->len = 0;
-		s->filepos = loc;
-	}
+	if (r < 0)
+		errno = (int)-r;
+	s->pos = s->len = 0;
+	s->filepos = loc;
 	lk_unlock(&s->lock);
 }
 

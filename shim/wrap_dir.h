@@ -9,4 +9,15 @@
 struct shim_dir;
 struct shim_dir *shim_dir_of(void *dirp);
 
+/*
+ * Register a leaf lock of the wrappers for fork (lk_fork_register) on
+ * its first use, once: by then the shim's constructor has registered the
+ * vfs and mman locks, and lk_fork_prepare takes locks in registration
+ * order, so the leaf comes after them (registering it from a constructor
+ * of its own ran before them).
+ */
+#include <stdatomic.h>
+struct lk_lock;
+void shim_fork_register_once(_Atomic int *done, struct lk_lock *l);
+
 #endif

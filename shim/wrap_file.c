@@ -25,8 +25,10 @@
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <termios.h>
 #include <unistd.h>
 
+#include "shim/lk_stack.h"
 #include "shim/real_fs.h"
 #include "shim/shim.h"
 #include "vfs/vfs_sys.h"
@@ -144,19 +146,16 @@ SHIM_EXPORT int close(int fd)
 /* Close [first, last] on the host, skipping the shim's own descriptors. */
 static int host_close_range(unsigned first, unsigned last, int flags)
 {
-	int own[3] = { vfs.placeholder_fd, -1, -1 };
-	if (vfs.nmounts)
-		own[1] = vfs_seg_fd(0);
-	extern int shim_log_fd(void);
-	own[2] = shim_log_fd() > 2 ? shim_log_fd() : -1;
+	int own[VFS_SHIM_FDS];
+	vfs_shim_fds(own);
 	unsigned lo = first;
 	while (lo <= last) {
 		unsigned hi = last;
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < VFS_SHIM_FDS; i++)
 			if (own[i] >= 0 && (unsigned)own[i] >= lo && (unsigned)own[i] <= hi)
 				hi = (unsigned)own[i] - 1 < hi ? (unsigned)own[i] - 1 : hi;
 		bool skip = false;
-		for (int i = 0; i < 3; i++)
+		for (int i = 0; i < VFS_SHIM_FDS; i++)
 			if (own[i] >= 0 && (unsigned)own[i] == lo)
 				skip = true;
 		if (skip) {
@@ -762,6 +761,11 @@ SHIM_EXPORT int flock(int fd, int op)
 {
 	if (!fd_ours(fd))
 		return SHIM_REAL(flock)(fd, op);
+	/* the kernel ignores the removed LOCK_MAND requests with success */
+	if (op & 32 /* LOCK_MAND */) {
+		struct stat st;
+		return (int)shim_ret(vfs_sys_fstat(fd, &st));
+	}
 	int kind = op & ~LOCK_NB;
 	if (kind != LOCK_SH && kind != LOCK_EX && kind != LOCK_UN) {
 		errno = EINVAL;
@@ -1000,4 +1004,55 @@ SHIM_EXPORT ssize_t getdents64(int fd, void *buf, size_t n)
 	if (!fd_ours(fd))
 		return SHIM_REAL(getdents64)(fd, buf, n);
 	return (ssize_t)shim_ret(vfs_sys_getdents64(fd, buf, n));
+}
+
+/* ---- pipe: libunwind's validation pipe goes high (shim/lk_stack.c) ---- */
+
+SHIM_REAL_DECL(pipe2);
+SHIM_REAL_DECL(pipe);
+
+SHIM_EXPORT int pipe2(int fds[2], int flags)
+{
+	int r = SHIM_REAL(pipe2)(fds, flags);
+	if (r == 0 && lk_stack_unwinding)
+		lk_stack_adopt_pipe(fds);
+	return r;
+}
+
+SHIM_EXPORT int pipe(int fds[2])
+{
+	int r = SHIM_REAL(pipe)(fds);
+	if (r == 0 && lk_stack_unwinding)
+		lk_stack_adopt_pipe(fds);
+	return r;
+}
+
+/* ---- terminals: a ramfs file is none (glibc asks with an internal
+ * ioctl, which the O_PATH placeholder would answer EBADF) ---- */
+
+SHIM_REAL_DECL(tcgetattr);
+SHIM_REAL_DECL(ttyname);
+SHIM_REAL_DECL(ttyname_r);
+
+SHIM_EXPORT int tcgetattr(int fd, struct termios *t)
+{
+	if (!fd_ours(fd))
+		return SHIM_REAL(tcgetattr)(fd, t);
+	errno = ENOTTY;
+	return -1;
+}
+
+SHIM_EXPORT char *ttyname(int fd)
+{
+	if (!fd_ours(fd))
+		return SHIM_REAL(ttyname)(fd);
+	errno = ENOTTY;
+	return NULL;
+}
+
+SHIM_EXPORT int ttyname_r(int fd, char *buf, size_t len)
+{
+	if (!fd_ours(fd))
+		return SHIM_REAL(ttyname_r)(fd, buf, len);
+	return ENOTTY;
 }

@@ -4,8 +4,9 @@
  * glibc's glob reads directories with its internal opendir/readdir and
  * stats with its internal lstat/stat, unless the caller passes
  * GLOB_ALTDIRFUNC with functions of its own.  So for a pattern that may
- * touch a mount (the cwd is inside one, or the pattern names a mount
- * prefix or a path the vfs may own) glibc's glob is called with
+ * touch a mount (the cwd is inside one, the pattern names a mount prefix
+ * or a path the vfs may own, or it starts with a "~" that GLOB_TILDE
+ * expands) glibc's glob is called with
  * GLOB_ALTDIRFUNC and the shim's opendir/readdir/closedir/lstat/stat,
  * which serve host directories as glibc would.  Everything else, and any
  * caller that brings its own GLOB_ALTDIRFUNC, goes to glibc unchanged.
@@ -51,9 +52,13 @@ static void glob_closedir(void *d)
 	closedir(d);
 }
 
-static bool glob_ours(const char *pat)
+static bool glob_ours(const char *pat, int flags)
 {
 	if (vfs_cwd_mine() || vfs_path_maybe_mine(pat))
+		return true;
+	/* "~" may expand to a home under a mount: glibc's own functions
+	 * serve host directories anyway, so any tilde pattern takes them. */
+	if ((flags & (GLOB_TILDE | GLOB_TILDE_CHECK)) && strchr(pat, '~'))
 		return true;
 	for (int i = 0; i < vfs.nmounts; i++)
 		if (vfs.mounts[i].prefix_len && strstr(pat, vfs.mounts[i].prefix))
@@ -64,7 +69,7 @@ static bool glob_ours(const char *pat)
 SHIM_EXPORT int glob(const char *pat, int flags, int (*errfunc)(const char *, int),
 		     glob_t *g)
 {
-	if ((flags & GLOB_ALTDIRFUNC) || !glob_ours(pat))
+	if ((flags & GLOB_ALTDIRFUNC) || !glob_ours(pat, flags))
 		return SHIM_REAL(glob)(pat, flags, errfunc, g);
 	g->gl_opendir = glob_opendir;
 	g->gl_readdir = glob_readdir;
@@ -77,7 +82,7 @@ SHIM_EXPORT int glob(const char *pat, int flags, int (*errfunc)(const char *, in
 SHIM_EXPORT int glob64(const char *pat, int flags, int (*errfunc)(const char *, int),
 		       glob64_t *g)
 {
-	if ((flags & GLOB_ALTDIRFUNC) || !glob_ours(pat))
+	if ((flags & GLOB_ALTDIRFUNC) || !glob_ours(pat, flags))
 		return SHIM_REAL(glob64)(pat, flags, errfunc, g);
 	g->gl_opendir = glob_opendir;
 	g->gl_readdir = glob_readdir64;

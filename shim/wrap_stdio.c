@@ -31,6 +31,7 @@
  *   slot.fp        atomic: published after fopencookie, cleared at close
  *   slot.fd, std, keep_fd, closing   the stream's FILE lock (callbacks) or
  *                  the thread that owns the stream (open/freopen)
+ *   slot.wide      the stream's FILE lock (shim/wrap_wstdio.c)
  *   stdio_quiet    thread-local
  */
 #undef _FILE_OFFSET_BITS
@@ -47,6 +48,7 @@
 #include "shim/lk.h"
 #include "shim/real_fs.h"
 #include "shim/shim.h"
+#include "shim/wrap_dir.h"
 #include "shim/wrap_stdio.h"
 #include "vfs/vfs.h"
 
@@ -60,12 +62,14 @@ struct shim_stream {
 	char base[3];           /* its fopencookie mode: "r", "w+", ... */
 	bool keep_fd;           /* closing the stream leaves fd open */
 	bool closing;           /* inside its close callback */
+	struct shim_wide wide;  /* for the wide functions (wrap_wstdio.c) */
 };
 
 static struct lk_class streams_class = LK_CLASS_INIT("shim_streams", LK_RANK_LEAF + 11, false);
 
 static struct {
 	struct lk_lock lock;
+	_Atomic int fork_registered;
 	_Atomic int hiwater;    /* slots [0, hiwater) have been used */
 	FILE *orig[3];          /* glibc's std streams while ours stand in */
 	struct shim_stream slot[SHIM_STREAM_MAX];
@@ -88,6 +92,7 @@ SHIM_REAL_DECL(fileno_unlocked);
 static struct shim_stream *slot_alloc(void)
 {
 	struct shim_stream *s = NULL;
+	shim_fork_register_once(&streams.fork_registered, &streams.lock);
 	lk_lock(&streams.lock);
 	for (int i = 0; i < SHIM_STREAM_MAX; i++) {
 		if (!atomic_load_explicit(&streams.slot[i].used, memory_order_relaxed)) {
@@ -120,6 +125,12 @@ static struct shim_stream *stream_of(FILE *fp)
 		if (atomic_load_explicit(&streams.slot[i].fp, memory_order_acquire) == fp)
 			return &streams.slot[i];
 	return NULL;
+}
+
+struct shim_wide *shim_stream_wide(FILE *fp)
+{
+	struct shim_stream *s = stream_of(fp);
+	return s ? &s->wide : NULL;
 }
 
 /* ---- the cookie callbacks ---------------------------------------------- */
@@ -224,6 +235,7 @@ static FILE *stream_new(int fd, const struct fmode *m, int std)
 	memcpy(s->base, m->base, sizeof s->base);
 	s->keep_fd = false;
 	s->closing = false;
+	memset(&s->wide, 0, sizeof s->wide);
 	FILE *fp = fopencookie(s, m->base, ck_funcs);
 	if (!fp) {
 		slot_free(s);
@@ -366,12 +378,11 @@ static FILE *std_stream_new(int fd)
 	return fp;
 }
 
-/* Remember glibc's std stream the first time ours replaces it. */
+/* Remember the glibc std stream that ours replaces (the latest one). */
 static void std_save_orig(int fd, FILE *glibc_fp)
 {
 	lk_lock(&streams.lock);
-	if (!streams.orig[fd])
-		streams.orig[fd] = glibc_fp;
+	streams.orig[fd] = glibc_fp;
 	lk_unlock(&streams.lock);
 }
 
@@ -407,6 +418,10 @@ void shim_stdio_fd_changed(int fd)
 	if (vfs_fd_mine(fd)) {
 		if (s && s->fd == fd)
 			goto out;       /* ours already; buffered data follows the fd */
+		/* Only glibc's own stream over this number is replaced: a
+		 * stream the program put in the variable stays its own. */
+		if (!s && cur->_fileno != fd)
+			goto out;
 		FILE *nfp = std_stream_new(fd);
 		if (!nfp)
 			goto out;

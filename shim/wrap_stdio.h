@@ -27,6 +27,16 @@ void shim_stdio_fd_changed(int fd);
 /* For the shim's other wrappers (tmpfile): a stream over fd in a fopen
  * mode, the shim's own when fd is ours, glibc's otherwise.  NULL + errno. */
 #include <stdio.h>
+#include <wchar.h>
 FILE *shim_stream_fdopen(int fd, const char *mode);
+
+/* The wide-character state of a shim stream (shim/wrap_wstdio.c), or
+ * NULL when fp is not one of the shim's streams.  Guarded by the FILE's
+ * lock. */
+struct shim_wide {
+	int orient;             /* fwide(): 0 undecided, 1 wide, -1 bytes */
+	mbstate_t in, out;      /* conversion states of reads and writes */
+};
+struct shim_wide *shim_stream_wide(FILE *fp);
 
 #endif

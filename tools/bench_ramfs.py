@@ -34,12 +34,12 @@ OPS = [
 ]
 
 
-def run_op(bench, lib, seg, d, op, n):
+def run_op(bench, lib, seg, d, op, n, extra=""):
     env = dict(os.environ)
     env.pop("LD_PRELOAD", None)
     if lib:
         env["LD_PRELOAD"] = lib
-        env["VADSHIM_OPTIONS"] = "ramfs=%s:ramfs_size=4G" % seg
+        env["VADSHIM_OPTIONS"] = "ramfs=%s:ramfs_size=4G%s" % (seg, extra)
     out = subprocess.run([bench, d, op, str(n)], env=env, capture_output=True,
                          text=True, timeout=600)
     if out.returncode != 0:
@@ -74,6 +74,7 @@ def main():
     native_dir = tempfile.mkdtemp(prefix="vadshim_bench.", dir="/dev/shm")
     ramfs_dir = "/ramfs/bench.%d" % os.getpid()
     results = {}
+    lockdep_ratio = {}
     try:
         if lib:
             subprocess.run(["mkdir", "-p", ramfs_dir],
@@ -81,16 +82,21 @@ def main():
                                     VADSHIM_OPTIONS="ramfs=%s:ramfs_size=4G" % seg),
                            check=True)
         for name, label, n, kind, target in OPS:
-            nat, shim = [], []
+            nat, shim, nodep = [], [], []
             for r in range(args.rounds):
-                order = [0, 1] if r % 2 == 0 else [1, 0]
+                order = [0, 1, 2] if r % 2 == 0 else [2, 1, 0]
                 for side in order:
                     if side == 0:
                         nat.append(run_op(args.bench, "", seg, native_dir, name, n))
-                    elif lib:
+                    elif lib and side == 1:
                         shim.append(run_op(args.bench, lib, seg, ramfs_dir, name, n))
+                    elif lib:
+                        nodep.append(run_op(args.bench, lib, seg, ramfs_dir, name, n,
+                                            ":lockdep=0"))
             results[name] = (label, statistics.median(nat),
                              statistics.median(shim) if shim else None, kind, target)
+            if nodep:
+                lockdep_ratio[label] = statistics.median(shim) / statistics.median(nodep)
         # Whole programs: tar x of a 20 000-file tree, sqlite3 100 000 rows.
         src = tempfile.mkdtemp(prefix="vadshim_tarsrc.", dir="/dev/shm")
         for i in range(200):
@@ -149,6 +155,15 @@ def main():
         else:
             verdict = "(no target)"
         print("%-40s %14.1f %14.1f %8.2fx  %s" % (label, nat, shim, sp, verdict))
+    if lockdep_ratio:
+        print()
+        print("validator on vs off (lockdep=1 / lockdep=0, both under the shim; target <= 1.05):")
+        for label, r in lockdep_ratio.items():
+            print("%-40s %8.3fx" % (label, r))
+        prod = 1.0
+        for r in lockdep_ratio.values():
+            prod *= r
+        print("%-40s %8.3fx" % ("geometric mean", prod ** (1.0 / len(lockdep_ratio))))
     return 0 if lib else 1
 
 

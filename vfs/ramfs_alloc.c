@@ -163,8 +163,10 @@ static int ramfs_back(struct ramfs *fs, uint32_t spage, uint32_t n)
 
 static void ramfs_mark(struct ramfs *fs, uint32_t spage, uint32_t n, bool used)
 {
-	for (uint32_t i = 0; i < n; i++)
+	for (uint32_t i = 0; i < n; i++) {
 		ramfs_bit_set(fs->bitmap, spage + i, used);
+		ramfs_bit_set(fs->unwritten, spage + i, false);
+	}
 	if (used)
 		fs->hdr->free_pages -= n;
 	else

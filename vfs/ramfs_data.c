@@ -15,6 +15,12 @@
  * in the file size) — unless the node is pinned by a mapping, whose view
  * of the old pages must stay valid: then a new extent is appended.
  *
+ * Fallocated pages: fallocate marks the pages it adds in the unwritten
+ * bitmap; they read as zero and count in st_blocks, but SEEK_DATA sees
+ * holes there until they are written, mapped, or fallocated again
+ * (shmem's fallocated folios that are not uptodate).  The bit belongs to
+ * the segment page, so it travels with a moved extent.
+ *
  * Pinned nodes: pages cut off by truncate or punch while some mapping
  * pins the node go to the node's zombie list instead of the allocator,
  * and are freed when the last pin goes (ramfs_data_unpin): a mapping never
@@ -228,6 +234,8 @@ static bool ramfs_grow_ext(struct ramfs *fs, uint32_t n, uint32_t i, uint32_t k)
 		return false;
 	memcpy(ramfs_spage_ptr(fs, at), ramfs_spage_ptr(fs, e->spage),
 	       (size_t)e->npages * RAMFS_PAGE);
+	for (uint32_t i = 0; i < e->npages; i++)      /* fallocated pages move as such */
+		ramfs_bit_set(fs->unwritten, at + i, ramfs_bit(fs->unwritten, e->spage + i));
 	ramfs_pages_free(fs, e->spage, e->npages);
 	e->spage = at;
 	e->npages = total;
@@ -265,14 +273,12 @@ static int ramfs_fill_gap(struct ramfs *fs, uint32_t n, uint32_t prev, uint64_t 
 			  uint32_t len, uint32_t *filled)
 {
 	uint32_t *link = prev ? &fs->exts[prev].next : &fs->nodes[n].ext;
-	int r;
 
 	if (prev && ramfs_ext_end(ramfs_ext(fs, prev)) == p && ramfs_grow_ext(fs, n, prev, len)) {
 		*filled = len;
 		return 0;
 	}
-	r = ramfs_new_ext(fs, link, p, len, filled);
-	return r;
+	return ramfs_new_ext(fs, link, p, len, filled);
 }
 
 /*
@@ -322,6 +328,67 @@ uint64_t ramfs_data_missing(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64
 			have += t - s;
 	}
 	return npages - have;
+}
+
+/* ---- fallocated pages ---- */
+
+static uint32_t ramfs_spage_of(struct ramfs *fs, const char *p)
+{
+	return (uint32_t)((size_t)(p - fs->data) / RAMFS_PAGE);
+}
+
+/* Bytes [p, p + len) of the segment now hold data: their pages are no
+ * longer unwritten. */
+void ramfs_written(struct ramfs *fs, const char *p, size_t len)
+{
+	uint32_t first = ramfs_spage_of(fs, p), last = ramfs_spage_of(fs, p + len - 1);
+
+	for (uint32_t i = first; len && i <= last; i++)
+		ramfs_bit_set(fs->unwritten, i, false);
+}
+
+static void ramfs_mark_unwritten(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t cnt)
+{
+	while (cnt) {
+		uint64_t run, k;
+		char *pg = ramfs_data_page(fs, n, fpage, &run);
+
+		k = run < cnt ? run : cnt;
+		for (uint64_t i = 0; pg && i < k; i++)
+			ramfs_bit_set(fs->unwritten, ramfs_spage_of(fs, pg) + (uint32_t)i, true);
+		fpage += k;
+		cnt -= k;
+	}
+}
+
+/*
+ * fallocate: fill the holes of the range with pages that stay holes for
+ * SEEK_DATA until written (tmpfs's fallocated, not uptodate, folios).
+ * Pages an earlier fallocate left unwritten become data now: shmem
+ * initialises them on a second fallocate.
+ */
+int ramfs_data_fallocate(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages)
+{
+	uint64_t p = fpage, end = fpage + npages;
+
+	while (p < end) {
+		uint64_t run, k, got;
+		char *pg = ramfs_data_page(fs, n, p, &run);
+		int r;
+
+		k = run < end - p ? run : end - p;
+		if (pg) {
+			ramfs_written(fs, pg, (size_t)k * RAMFS_PAGE);
+			p += k;
+			continue;
+		}
+		r = ramfs_data_reserve(fs, n, p, k, &got);
+		ramfs_mark_unwritten(fs, n, p, got);
+		if (r < 0)
+			return r;
+		p += got;
+	}
+	return 0;
 }
 
 /* ---- bytes ---- */
@@ -376,6 +443,7 @@ long ramfs_data_write(struct ramfs *fs, uint32_t n, const char *buf, size_t len,
 		size_t k = avail < len - done ? (size_t)avail : len - done;
 
 		memcpy(pg + pos % RAMFS_PAGE, buf + done, k);
+		ramfs_written(fs, pg + pos % RAMFS_PAGE, k);
 		done += k;
 	}
 	if (off + len > fs->nodes[n].size)
@@ -383,28 +451,34 @@ long ramfs_data_write(struct ramfs *fs, uint32_t n, const char *buf, size_t len,
 	return (long)len;
 }
 
-/* SEEK_DATA / SEEK_HOLE: allocated pages are data, the rest holes. */
+/* SEEK_DATA / SEEK_HOLE: written pages are data; holes and fallocated,
+ * unwritten pages are holes. */
 off_t ramfs_data_seek(struct ramfs *fs, uint32_t n, off_t off, int whence)
 {
-	uint64_t size = fs->nodes[n].size, pos = (uint64_t)off;
+	uint64_t size = fs->nodes[n].size, pos = (uint64_t)off, p, eof;
+	bool want_data = whence == SEEK_DATA;
 
 	if (off < 0 || pos >= size)
 		return -ENXIO;
-	for (uint32_t i = fs->nodes[n].ext; i; i = fs->exts[i].next) {
-		const struct ramfs_ext *e = ramfs_ext(fs, i);
-		uint64_t s = e->fpage * RAMFS_PAGE, t = ramfs_ext_end(e) * RAMFS_PAGE;
+	eof = ramfs_pages_for(size);
+	for (p = pos / RAMFS_PAGE; p < eof;) {
+		uint64_t run;
+		char *pg = ramfs_data_page(fs, n, p, &run);
 
-		if (t <= pos)
-			continue;
-		if (whence == SEEK_DATA)
-			return s >= size ? -ENXIO : (off_t)(s > pos ? s : pos);
-		if (s > pos)
-			break;                  /* pos is in a hole */
-		pos = t;                        /* data up to t; look further */
+		for (uint64_t i = 0; i < run && p + i < eof; i++) {
+			bool data = pg && !ramfs_bit(fs->unwritten, ramfs_spage_of(fs, pg) + (uint32_t)i);
+			uint64_t at = (p + i) * RAMFS_PAGE;
+
+			if (data == want_data)
+				return (off_t)(at > pos ? at : pos);
+			if (!pg)
+				break;          /* a hole run: skip it whole */
+		}
+		if (run >= eof - p)
+			break;
+		p += run;
 	}
-	if (whence == SEEK_DATA)
-		return -ENXIO;
-	return (off_t)(pos < size ? pos : size);
+	return want_data ? -ENXIO : (off_t)size;
 }
 
 /* Pieces of [off, off + len) below EOF (rounded up to a page); holes there
@@ -433,6 +507,9 @@ int ramfs_data_map(struct ramfs *fs, uint32_t n, uint64_t off, uint64_t len,
 			continue;
 		if (cnt == max)
 			return -ENOMEM;
+		/* a mapping may write them: count them as data */
+		ramfs_written(fs, ramfs_spage_ptr(fs, e->spage + (s - e->fpage)),
+			      (size_t)(t - s) * RAMFS_PAGE);
 		pieces[cnt].file_off = s * RAMFS_PAGE;
 		pieces[cnt].seg_off = fs->hdr->off_data + (e->spage + (s - e->fpage)) * RAMFS_PAGE;
 		pieces[cnt].len = (t - s) * RAMFS_PAGE;

@@ -9,16 +9,16 @@
  * node, name), chains through dirent.hnext: O(1) per component.
  *
  * Readdir positions: each entry gets a cookie from its directory's
- * counter when it is added, so cookies only grow along a directory's
- * entry list.  A position is "the next cookie to return": "." is 0, ".."
- * 1, entries start at 2, and an entry's d_off is its cookie + 1.  An
- * entry that exists throughout an iteration keeps its cookie and so is
- * returned exactly once however others come and go.  An entry added
- * during the iteration goes to the tail with a larger cookie, so it is
- * returned too (tmpfs on 6.18 lists newest first and does not; POSIX
- * allows both).  The description remembers the dirent at its position
- * (dir_hint) so that a sequential readdir
- * does not rescan the list.
+ * counter when it is added (from RAMFS_COOKIE_FIRST up), so cookies only
+ * grow along a directory's entry list.  Like tmpfs on 6.18, a listing
+ * runs newest first: "." is position 0, ".." 1, then 2 stands for "from
+ * the newest entry" and a cookie c for "the entries older than c"; an
+ * entry's d_off is its own cookie.  An entry that exists throughout an
+ * iteration keeps its cookie, so it is returned exactly once however
+ * others come and go; an entry added meanwhile is newer than the cursor
+ * and is not returned (as on tmpfs).  The description remembers the
+ * dirent at its position (dir_hint) so that a sequential readdir does
+ * not rescan the list.
  */
 #include "vfs/ramfs_int.h"
 
@@ -106,6 +106,15 @@ static void ramfs_dir_list_unlink(struct ramfs *fs, uint32_t de)
 		fs->dirents[e->next].prev = e->prev;
 	else
 		d->last = e->prev;
+}
+
+/* Make de the newest entry of its directory (tmpfs gives both names of
+ * a RENAME_EXCHANGE new offsets). */
+void ramfs_dir_renew(struct ramfs *fs, uint32_t de)
+{
+	ramfs_dir_list_unlink(fs, de);
+	fs->dirents[de].cookie = fs->nodes[fs->dirents[de].dir].cookie++;
+	ramfs_dir_list_link(fs, de);
 }
 
 /* Add name -> node in dir; the caller has checked that name is free. */
@@ -343,8 +352,9 @@ static int ramfs_walk_one(struct ramfs *fs, const struct vfs_path *p, unsigned f
 int ramfs_walk(struct ramfs *fs, const struct vfs_path *p, unsigned flags,
 	       const struct vfs_cred *c, struct ramfs_walk *w)
 {
-	/* per thread, not on the stack: PATH_MAX bytes */
-	static __thread struct ramfs_cursor k;
+	/* per thread, not on the stack: PATH_MAX bytes.  initial-exec like
+	 * the lock runtime's TLS: no lazy allocation inside the shim */
+	static __thread struct ramfs_cursor k __attribute__((tls_model("initial-exec")));
 	size_t plen = strnlen(p->path, PATH_MAX);
 	int r;
 
@@ -405,19 +415,27 @@ static bool ramfs_emit(char *buf, size_t len, size_t *used, uint64_t ino, int64_
 	return true;
 }
 
-/* The first entry of dir with a cookie >= pos. */
+/* The entry to list at pos: the newest one older than the bound pos
+ * stands for (2: no bound; c: cookies below c). */
 static uint32_t ramfs_dir_at(struct ramfs *fs, uint32_t dir, uint32_t hint, int64_t pos)
 {
+	uint64_t bound = pos <= RAMFS_POS_NEWEST ? UINT64_MAX : (uint64_t)pos;
 	const struct ramfs_dirent *h = &fs->dirents[hint];
 	uint32_t d;
 
-	if (hint && h->dir == dir && (int64_t)h->cookie >= pos &&
-	    (!h->prev || (int64_t)fs->dirents[h->prev].cookie < pos))
+	if (hint && h->dir == dir && h->cookie < bound &&
+	    (!h->next || fs->dirents[h->next].cookie >= bound))
 		return hint;
-	for (d = fs->nodes[dir].first; d && (int64_t)fs->dirents[d].cookie < pos;
-	     d = fs->dirents[d].next)
+	for (d = fs->nodes[dir].last; d && fs->dirents[d].cookie >= bound; d = fs->dirents[d].prev)
 		;
 	return d;
+}
+
+static bool ramfs_emit_entry(struct ramfs *fs, const struct ramfs_dirent *e, char *buf,
+			     size_t len, size_t *used)
+{
+	return ramfs_emit(buf, len, used, e->node, (int64_t)e->cookie,
+			  (fs->nodes[e->node].mode & S_IFMT) >> 12, e->name, e->namelen);
 }
 
 long ramfs_readdir(struct ramfs *fs, struct ramfs_ofd *o, void *vbuf, size_t len)
@@ -434,17 +452,15 @@ long ramfs_readdir(struct ramfs *fs, struct ramfs_ofd *o, void *vbuf, size_t len
 		o->pos = 1;
 	}
 	if (o->pos == 1) {
-		if (!ramfs_emit(buf, len, &used, ramfs_dir_parent(fs, dir), 2, DT_DIR, "..", 2))
+		if (!ramfs_emit(buf, len, &used, ramfs_dir_parent(fs, dir), RAMFS_POS_NEWEST, DT_DIR,
+				"..", 2))
 			return used ? (long)used : -EINVAL;
-		o->pos = 2;
+		o->pos = RAMFS_POS_NEWEST;
 	}
-	for (d = ramfs_dir_at(fs, dir, o->dir_hint, o->pos); d; d = fs->dirents[d].next) {
-		const struct ramfs_dirent *e = &fs->dirents[d];
-
-		if (!ramfs_emit(buf, len, &used, e->node, (int64_t)e->cookie + 1,
-				(fs->nodes[e->node].mode & S_IFMT) >> 12, e->name, e->namelen))
+	for (d = ramfs_dir_at(fs, dir, o->dir_hint, o->pos); d; d = fs->dirents[d].prev) {
+		if (!ramfs_emit_entry(fs, &fs->dirents[d], buf, len, &used))
 			break;
-		o->pos = (int64_t)e->cookie + 1;
+		o->pos = (int64_t)fs->dirents[d].cookie;
 	}
 	o->dir_hint = d;
 	if (d && used == 0)

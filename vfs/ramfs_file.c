@@ -466,7 +466,7 @@ static int ramfs_fallocate_checks(struct ramfs *fs, vfs_ofd f, int mode, off_t o
 static int ramfs_fallocate_locked(struct ramfs *fs, vfs_ofd f, int mode, off_t off, off_t len)
 {
 	struct ramfs_ofd *o;
-	uint64_t p0, np, got, end = (uint64_t)off + (uint64_t)len;
+	uint64_t p0, np, end = (uint64_t)off + (uint64_t)len;
 	uint32_t n;
 	int r = ramfs_fallocate_checks(fs, f, mode, off, len, &o);
 
@@ -482,7 +482,7 @@ static int ramfs_fallocate_locked(struct ramfs *fs, vfs_ofd f, int mode, off_t o
 		 * allocation): refuse up front what cannot fit */
 		if (ramfs_data_missing(fs, n, p0, np) > fs->hdr->free_pages)
 			return -ENOSPC;
-		r = ramfs_data_reserve(fs, n, p0, np, &got);
+		r = ramfs_data_fallocate(fs, n, p0, np);
 		if (r == 0 && !(mode & FALLOC_FL_KEEP_SIZE) && end > fs->nodes[n].size)
 			ramfs_data_truncate(fs, n, end);
 	}

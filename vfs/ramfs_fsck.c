@@ -156,6 +156,8 @@ static int ramfs_ck_pages(struct ramfs_ck *k)
 		return ramfs_bad(k, "%u extents reachable, %u in use", nexts,
 				 fs->hdr->tab[RAMFS_T_EXT].used);
 	for (size_t w = 0; w < ramfs_bm_words(fs); w++) {
+		if (fs->unwritten[w] & ~fs->bitmap[w])
+			return ramfs_bad(k, "pages %zu..%zu: unwritten but free", w * 64, w * 64 + 63);
 		if (fs->bitmap[w] != fs->scratch[w])
 			return ramfs_bad(k, "pages %zu..%zu: bitmap and extents disagree", w * 64,
 					 w * 64 + 63);
@@ -183,7 +185,7 @@ static int ramfs_ck_dirent(struct ramfs_ck *k, uint32_t d)
 	if (e->hash != ramfs_name_hash(e->dir, e->name, len) ||
 	    ramfs_dir_find(fs, e->dir, e->name, len) != d)
 		return ramfs_bad(k, "dirent %u (%s): not found by its name", d, e->name);
-	if (e->cookie < 2 || e->cookie >= fs->nodes[e->dir].cookie)
+	if (e->cookie < RAMFS_COOKIE_FIRST || e->cookie >= fs->nodes[e->dir].cookie)
 		return ramfs_bad(k, "dirent %u (%s): bad cookie", d, e->name);
 	fs->counts[e->node]++;
 	if (S_ISDIR(fs->nodes[e->node].mode)) {
@@ -407,6 +409,8 @@ static void ramfs_rp_pages(struct ramfs *fs)
 		ramfs_rp_list(fs, &fs->nodes[n].zombie);
 	}
 	ramfs_rp_free_list(fs, RAMFS_T_EXT);
+	for (size_t w = 0; w < ramfs_bm_words(fs); w++)
+		fs->unwritten[w] &= fs->bitmap[w];
 	for (uint32_t i = 0; i <= fs->hdr->data_pages; i++) {
 		bool busy = i < fs->hdr->data_pages && ramfs_bit(fs->bitmap, i);
 

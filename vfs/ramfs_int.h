@@ -23,6 +23,10 @@
  *              | extent table [nexts]                       |
  *   off_bitmap +--------------------------------------------+
  *              | page bitmap: 1 bit per data page, 1 = used |
+ *   off_unwrit +--------------------------------------------+
+ *              | unwritten bitmap: 1 = allocated by         |
+ *              | fallocate, not written yet (a hole for     |
+ *              | SEEK_DATA, as tmpfs)                       |
  *   off_scratch+--------------------------------------------+
  *              | scratch bitmap for fsck and repair         |
  *   off_counts +--------------------------------------------+
@@ -39,8 +43,9 @@
  *   nodes = clamp(S / 16 KiB, 64, 2^24)   dirents = nodes * 3 / 2
  *   buckets = pow2 >= dirents             ofds = clamp(nodes / 4, 64, 65536)
  *   extents = nodes * 2
- * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions; about 43 MiB
- * of address space, touched only as used.)  A full node or dirent table
+ * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions, 131072
+ * extents; the tables take 42 MiB of the segment, touched only as used,
+ * leaving 251431 data pages.)  A full node or dirent table
  * gives ENOSPC, a full ofd table ENFILE.
  *
  * Known differences from tmpfs (each needs something the contract does
@@ -55,10 +60,8 @@
  *    one gives ENXIO (tmpfs opens FIFOs and devices).
  *  - fs.protected_symlinks / protected_regular are not applied
  *    (protected_hardlinks is).
- *  - Directory listings are oldest first (tmpfs on 6.18: newest first);
- *    d_off values differ.  Pages allocated by fallocate count as data for
- *    SEEK_DATA (tmpfs treats them as holes until written); a mapped hole
- *    gets its pages at map time rather than at the first fault.
+ *  - Listings run newest first as on tmpfs, but the d_off values differ.
+ *  - A mapped hole gets its pages at map time, not at the first fault.
  *  - Bad user buffers fault in memcpy (SIGSEGV) instead of EFAULT.
  *
  * Locking: everything in the segment is guarded by the segment lock
@@ -87,6 +90,8 @@
 #define RAMFS_MAX_FILE ((uint64_t)INT64_MAX)
 #define RAMFS_BOGO_DIRENT 20            /* tmpfs: dir size = 40 + 20 per entry */
 #define RAMFS_SHORT_SYMLINK 128         /* tmpfs keeps shorter targets inline */
+#define RAMFS_POS_NEWEST 2              /* readdir position after ".." */
+#define RAMFS_COOKIE_FIRST 3            /* the oldest possible entry cookie */
 
 struct ramfs_ts {
 	int64_t sec;
@@ -172,7 +177,7 @@ struct ramfs_hdr {
 	uint32_t nnodes, ndirents, nbuckets, nofds, nexts;
 	uint32_t data_pages;
 	uint64_t off_nodes, off_dirents, off_buckets, off_ofds, off_exts;
-	uint64_t off_bitmap, off_scratch, off_counts, off_data;
+	uint64_t off_bitmap, off_unwritten, off_scratch, off_counts, off_data;
 	uint64_t dev;
 	/* guarded by mutex */
 	uint32_t free_pages;
@@ -195,7 +200,7 @@ struct ramfs {
 	uint32_t *buckets;
 	struct ramfs_ofd *ofds;
 	struct ramfs_ext *exts;
-	uint64_t *bitmap, *scratch;
+	uint64_t *bitmap, *unwritten, *scratch;
 	uint32_t *counts;       /* [2 * nnodes] */
 	char *data;
 	bool in_use;
@@ -250,6 +255,7 @@ void ramfs_fill_stat(struct ramfs *fs, uint32_t n, struct stat *st);
 void ramfs_touch(struct ramfs_node *n, bool a, bool m, bool c);
 void ramfs_kill_privs(struct ramfs_node *n);
 void ramfs_touch_atime(struct ramfs_node *n);
+int ramfs_utimes_precheck(const struct vfs_attr *a);
 int ramfs_node_setattr(struct ramfs *fs, uint32_t n, const struct vfs_attr *a,
 		       const struct vfs_cred *c);
 int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs_cred *c);
@@ -258,6 +264,7 @@ int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs
 uint32_t ramfs_dir_find(struct ramfs *fs, uint32_t dir, const char *name, size_t len);
 int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node);
 void ramfs_dir_del(struct ramfs *fs, uint32_t de);
+void ramfs_dir_renew(struct ramfs *fs, uint32_t de);
 void ramfs_dir_link(struct ramfs *fs, uint32_t de);
 void ramfs_hash_link(struct ramfs *fs, uint32_t de);
 void ramfs_dir_list_link(struct ramfs *fs, uint32_t de);
@@ -280,6 +287,8 @@ char *ramfs_data_page(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t *ru
 long ramfs_data_read(struct ramfs *fs, uint32_t n, char *buf, size_t len, uint64_t off);
 long ramfs_data_write(struct ramfs *fs, uint32_t n, const char *buf, size_t len,
 		      uint64_t off);
+void ramfs_written(struct ramfs *fs, const char *p, size_t len);
+int ramfs_data_fallocate(struct ramfs *fs, uint32_t n, uint64_t fpage, uint64_t npages);
 off_t ramfs_data_seek(struct ramfs *fs, uint32_t n, off_t off, int whence);
 int ramfs_data_map(struct ramfs *fs, uint32_t n, uint64_t off, uint64_t len,
 		   struct vfs_map_piece *pieces, int max);
@@ -326,6 +335,9 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);
 int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen);
+
+/* How long attach waits for a creator (ms); tests shorten it. */
+extern int ramfs_ready_wait_ms;
 
 /* Test-only: take the segment lock (as an operation does) without
  * releasing it, so a test child can die holding it. */

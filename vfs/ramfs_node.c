@@ -150,7 +150,7 @@ uint32_t ramfs_node_new(struct ramfs *fs, mode_t mode, const struct vfs_cred *c,
 	n->mode = mode;
 	n->nlink = S_ISDIR(mode) ? 2 : 1;
 	n->gen = ++fs->hdr->gen;
-	n->cookie = 2;          /* after "." (0) and ".." (1) */
+	n->cookie = RAMFS_COOKIE_FIRST;
 	ramfs_touch(n, true, true, true);
 	return i;
 }
@@ -255,8 +255,6 @@ static int ramfs_utimes(struct ramfs_node *n, const struct vfs_attr *a, const st
 		if (!ramfs_time_omit(&t[i]) && !ramfs_time_now(&t[i]) &&
 		    (t[i].tv_nsec < 0 || t[i].tv_nsec >= 1000000000))
 			return -EINVAL;
-	if (ramfs_time_omit(&t[0]) && ramfs_time_omit(&t[1]))
-		return 0;
 	if (!ramfs_is_root(c) && c->uid != n->uid) {
 		/* setting both to now needs only write permission */
 		if (!both_now)
@@ -274,6 +272,19 @@ static int ramfs_utimes(struct ramfs_node *n, const struct vfs_attr *a, const st
 			*dst = (struct ramfs_ts){ t[i].tv_sec, t[i].tv_nsec };
 	}
 	return 0;
+}
+
+/*
+ * do_utimes: omitting both times is a successful no-op, decided before
+ * the path is resolved (so even for a path that does not exist).  1 for
+ * that no-op, 0 to go on.  Bad nanoseconds are EINVAL only after the
+ * lookup (ramfs_utimes).
+ */
+int ramfs_utimes_precheck(const struct vfs_attr *a)
+{
+	const struct timespec *t = a->times;
+
+	return a->mask == VFS_ATTR_TIMES && ramfs_time_omit(&t[0]) && ramfs_time_omit(&t[1]);
 }
 
 int ramfs_node_setattr(struct ramfs *fs, uint32_t i, const struct vfs_attr *a,

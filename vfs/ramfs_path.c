@@ -342,8 +342,10 @@ static int ramfs_setattr_locked(struct ramfs *fs, const struct vfs_path *p, vfs_
 {
 	struct ramfs_walk w;
 	uint32_t n;
-	int r;
+	int r = ramfs_utimes_precheck(a);
 
+	if (r != 0)
+		return r < 0 ? r : 0;
 	if (f) {
 		r = ramfs_ofd_check(fs, f, &n);
 		if (r < 0)

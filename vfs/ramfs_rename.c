@@ -5,8 +5,9 @@
  *
  * Runs with the segment lock held, so the whole rename is atomic for
  * every process.  A moved entry gets a new readdir cookie in its new
- * place (like tmpfs's simple_offset_rename); an exchange swaps the nodes
- * under the two names and keeps both entries' cookies.
+ * place, as on tmpfs; an exchange swaps the nodes under the two names and
+ * renews both cookies, the old name's first (so the listing order is
+ * tmpfs's).
  */
 #include "vfs/ramfs_int.h"
 
@@ -138,6 +139,9 @@ static void ramfs_exchange(struct ramfs *fs, struct ramfs_rn *rn)
 		fs->nodes[a->node].name_de = rn->o.de;
 	if (adir)
 		fs->nodes[b->node].name_de = rn->n.de;
+	/* listed newest first afterwards, the new name before the old one */
+	ramfs_dir_renew(fs, rn->o.de);
+	ramfs_dir_renew(fs, rn->n.de);
 	if (adir != bdir && rn->o.dir != rn->n.dir) {
 		uint32_t gain = adir ? rn->n.dir : rn->o.dir, lose = adir ? rn->o.dir : rn->n.dir;
 

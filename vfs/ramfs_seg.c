@@ -1,6 +1,6 @@
 /*
  * ramfs_seg — the shared segment: create or attach, size the tables,
- * and the segment lock.
+ * and the segment lock.  (The segment's layout is drawn in ramfs_int.h.)
  *
  * The segment lock is the named lock "ramfs_seg" (rank LK_RANK_RAMFS_SEG,
  * under lockfs).  It has two halves, always taken in this order:
@@ -43,7 +43,10 @@
 
 #define RAMFS_FD_MIN 900
 #define RAMFS_MAX_MOUNTS 16
-#define RAMFS_READY_WAIT_MS 5000
+
+/* How long an attacher waits for the creator's "ready" before calling the
+ * segment stale (tests shorten it).  Written before attaching only. */
+int ramfs_ready_wait_ms = 5000;
 
 static struct lk_class ramfs_seg_class = LK_CLASS_INIT("ramfs_seg", LK_RANK_RAMFS_SEG, false);
 
@@ -135,8 +138,8 @@ static uint64_t ramfs_align(uint64_t v, uint64_t a)
  *   extents  = nodes * 2
  * The tables are reserved in the segment but their pages cost memory
  * only once used (the object is sparse and entries are handed out from
- * a high-water mark).  For 1 GiB they reserve about 43 MiB; the rest is
- * data pages (statfs f_blocks).
+ * a high-water mark).  For 1 GiB they reserve 42 MiB; the rest is data
+ * pages (statfs f_blocks).
  */
 static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 {
@@ -162,6 +165,7 @@ static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 	/* the bitmaps cover at most every page after the tables */
 	bm = ramfs_align((size / RAMFS_PAGE + 63) / 64 * 8, 64);
 	h->off_bitmap = off = ramfs_align(off, 64);
+	h->off_unwritten = off += bm;
 	h->off_scratch = off += bm;
 	off += bm;
 	h->off_counts = off = ramfs_align(off, 64);
@@ -188,6 +192,7 @@ static void ramfs_bind(struct ramfs *fs, char *base, size_t size, int fd)
 	fs->ofds = (struct ramfs_ofd *)(base + h->off_ofds);
 	fs->exts = (struct ramfs_ext *)(base + h->off_exts);
 	fs->bitmap = (uint64_t *)(base + h->off_bitmap);
+	fs->unwritten = (uint64_t *)(base + h->off_unwritten);
 	fs->scratch = (uint64_t *)(base + h->off_scratch);
 	fs->counts = (uint32_t *)(base + h->off_counts);
 	fs->data = base + h->off_data;
@@ -310,7 +315,7 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 		}
 		if (st.st_size >= RAMFS_PAGE)
 			break;
-		if (waited++ > RAMFS_READY_WAIT_MS)
+		if (waited++ > ramfs_ready_wait_ms)
 			goto stale;
 		ramfs_sleep_ms(1);
 	}
@@ -323,7 +328,7 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 	}
 	h = (struct ramfs_hdr *)base;
 	while (!__atomic_load_n(&h->ready, __ATOMIC_ACQUIRE)) {
-		if (waited++ > RAMFS_READY_WAIT_MS)
+		if (waited++ > ramfs_ready_wait_ms)
 			goto stale;
 		ramfs_sleep_ms(1);
 	}

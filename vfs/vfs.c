@@ -70,9 +70,25 @@ bool vfs_path_maybe_mine(const char *path)
 	return false;
 }
 
+bool vfs_fsck_each;
+
+/* With lockfs held: the filesystem's invariants after a call, or abort
+ * with the broken one (ramfs_fsck=1, like mman_check=1). */
+void vfs_fsck_now(void)
+{
+	char msg[256];
+	if (!vfs_attached())
+		return;
+	for (int i = 0; i < vfs.nmounts; i++)
+		if (ramfs_fsck(vfs.mounts[i].fs, msg, sizeof(msg))) {
+			shim_log("==vadshim== ramfs_fsck failed after a file call: %s\n", msg);
+			abort();
+		}
+}
+
 int vfs_seg_fd(int mnt)
 {
-	return ramfs_seg_fd(vfs.mounts[mnt].fs);
+	return vfs_attached() ? ramfs_seg_fd(vfs.mounts[mnt].fs) : -1;
 }
 
 void vfs_refresh_cred(void)
@@ -170,6 +186,51 @@ static void adopt_exec_cwd(void)
 	unsetenv("VADSHIM_CWD");
 }
 
+/*
+ * Attach the segment of mount 0 (lockfs held).  Done once, at the first
+ * call that needs it; a failure is reported once and leaves the mount
+ * answering ENOENT, as an empty directory that does not exist would.
+ */
+static _Atomic int attach_state;        /* 0 not yet, 1 attached, -1 failed */
+
+int vfs_attach_locked(void)
+{
+	int st = atomic_load_explicit(&attach_state, memory_order_acquire);
+	if (st)
+		return st > 0 ? 0 : -ENOENT;
+	struct vfs_mount *m = &vfs.mounts[0];
+	struct ramfs_config cfg = { .name = shim_opt.ramfs, .size = shim_opt.ramfs_size,
+				    .map = mman.ready ? map_segment : NULL };
+	struct ramfs *fs;
+	char msg[256] = "";
+	int r = ramfs_attach(&cfg, &fs, msg, sizeof(msg));
+	if (r) {
+		shim_log("==vadshim== %s: %s is not mounted\n",
+			 msg[0] ? msg : strerrordesc_np(-r), m->prefix);
+		atomic_store(&attach_state, -1);
+		return -ENOENT;
+	}
+	m->ops = &ramfs_ops;
+	m->fs = fs;
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", ramfs_seg_fd(fs));
+	long ph = syscall(SYS_openat, AT_FDCWD, path, O_PATH | O_CLOEXEC);
+	if (ph < 0) {
+		shim_log("==vadshim== cannot open a placeholder descriptor: %s; %s is not mounted\n",
+			 strerrordesc_np(errno), m->prefix);
+		atomic_store(&attach_state, -1);
+		return -ENOENT;
+	}
+	vfs.placeholder_fd = move_high((int)ph);
+	atomic_store_explicit(&attach_state, 1, memory_order_release);
+	return 0;
+}
+
+bool vfs_attached(void)
+{
+	return atomic_load_explicit(&attach_state, memory_order_acquire) > 0;
+}
+
 int vfs_init(void)
 {
 	vfs_refresh_cred();
@@ -203,33 +264,23 @@ int vfs_init(void)
 	if (!mount_base_len)
 		bad_mount_option();
 
-	struct ramfs_config cfg = { .name = shim_opt.ramfs, .size = shim_opt.ramfs_size,
-				    .map = mman.ready ? map_segment : NULL };
-	struct ramfs *fs;
-	char msg[256] = "";
-	int r = ramfs_attach(&cfg, &fs, msg, sizeof(msg));
-	if (r) {
-		shim_log("==vadshim== %s: %s is not mounted\n",
-			 msg[0] ? msg : strerrordesc_np(-r), m->prefix);
-		return r;
-	}
-	m->ops = &ramfs_ops;
-	m->fs = fs;
-	char path[PATH_MAX];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", ramfs_seg_fd(fs));
-	long ph = syscall(SYS_openat, AT_FDCWD, path, O_PATH | O_CLOEXEC);
-	if (ph < 0) {
-		shim_log("==vadshim== cannot open a placeholder descriptor: %s; %s is not mounted\n",
-			 strerrordesc_np(errno), m->prefix);
-		return -errno;
-	}
-	vfs.placeholder_fd = move_high((int)ph);
 	vfs.nmounts = 1;
-	adopt_exec_fds();
+	vfs_fsck_each = shim_opt.ramfs_fsck;
 	vfs.ready = true;
-	adopt_exec_cwd();
 	lk_fork_register(&vfs.fdt_lock);
 	lk_fork_register(vfs.fs_lockp);
+	/* Descriptors or a cwd handed over by exec need the segment now;
+	 * otherwise it is attached by the first call that reaches /ramfs, so
+	 * that programs that never touch it pay nothing at start-up. */
+	if (getenv("VADSHIM_FDS") || getenv("VADSHIM_CWD")) {
+		fs_lock();
+		int r = vfs_attach_locked();
+		fs_unlock();
+		if (r == 0) {
+			adopt_exec_fds();
+			adopt_exec_cwd();
+		}
+	}
 	return 0;
 }
 
@@ -241,7 +292,7 @@ int vfs_init(void)
  */
 void vfs_fork_child(void)
 {
-	if (!vfs.ready)
+	if (!vfs.ready || !vfs_attached())
 		return;
 	lk_lock(&vfs.fdt_lock);
 	fs_lock();

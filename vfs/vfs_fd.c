@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "shim/log.h"
+#include "shim/lk_stack.h"
 #include "vfs/vfs_int.h"
 
 /* Highest descriptor number ever ours + 1 (fdt_lock; read racily as a
@@ -57,11 +58,22 @@ int vfs_fdt_hi(void)
 	return atomic_load(&fdt_hi);
 }
 
+void vfs_shim_fds(int out[VFS_SHIM_FDS])
+{
+	out[0] = vfs.placeholder_fd;
+	out[1] = vfs.nmounts ? vfs_seg_fd(0) : -1;
+	out[2] = shim_log_fd() > 2 ? shim_log_fd() : -1;
+	out[3] = vfs_eof_fd();
+	out[4] = lk_stack_pipe_fd(0);
+	out[5] = lk_stack_pipe_fd(1);
+}
+
 bool vfs_fd_is_shim(int fd)
 {
 	if (fd < 0)
 		return false;
-	if (fd == vfs.placeholder_fd || fd == shim_log_fd() || vfs_fd_is_eof(fd))
+	if (fd == vfs.placeholder_fd || fd == shim_log_fd() || vfs_fd_is_eof(fd) ||
+	    lk_stack_owns_fd(fd))
 		return fd != 2;
 	for (int i = 0; i < vfs.nmounts; i++)
 		if (fd == vfs_seg_fd(i))
@@ -328,8 +340,14 @@ long vfs_sys_ioctl(int fd, unsigned long req, void *arg)
 {
 	switch (req) {
 	case FIOCLEX:
-	case FIONCLEX:
-		return VFS_PASS;
+	case FIONCLEX: {
+		/* The kernel answers ioctl on an O_PATH placeholder with EBADF;
+		 * F_SETFD works on it. */
+		long r = FD_OP(fd, 0);
+		if (r == 0 && syscall(SYS_fcntl, fd, F_SETFD, req == FIOCLEX ? FD_CLOEXEC : 0))
+			r = -errno;
+		return r;
+	}
 	case FIONREAD: {
 		long r = FD_OP(fd, m->ops->ofd_remaining(m, f));
 		if (r >= 0) {

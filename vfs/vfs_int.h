@@ -15,8 +15,14 @@ static inline void fs_lock(void)
 	lk_lock(vfs.fs_lockp);
 }
 
+/* ramfs_fsck=1: check every mounted filesystem after each call (vfs.c). */
+extern bool vfs_fsck_each;
+void vfs_fsck_now(void);
+
 static inline void fs_unlock(void)
 {
+	if (__builtin_expect(vfs_fsck_each, 0))
+		vfs_fsck_now();
 	lk_unlock(vfs.fs_lockp);
 }
 
@@ -49,6 +55,11 @@ static inline int cwd_mount(uint64_t c)
 {
 	return c ? (int)(c >> 32) - 1 : -1;
 }
+
+/* The mount's segment, attached at the first call that needs it
+ * (lockfs held); 0 or -ENOENT. */
+int vfs_attach_locked(void);
+bool vfs_attached(void);
 
 /* Optional hook of the stdio wrappers: fd 0, 1 or 2 changed its kind. */
 void shim_stdio_fd_changed(int fd) __attribute__((weak));

@@ -57,6 +57,11 @@ static int get_eof_fd(void)
 	return (int)r;
 }
 
+int vfs_eof_fd(void)
+{
+	return atomic_load(&eof_fd);
+}
+
 bool vfs_fd_is_eof(int fd)
 {
 	return fd >= 0 && fd == atomic_load(&eof_fd);

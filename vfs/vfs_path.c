@@ -155,6 +155,9 @@ static int make_path(struct target *t, struct vfs_path *p, unsigned vflags,
 		     int *nlinks, char *esc)
 {
 	struct vfs_mount *m = &vfs.mounts[t->mi];
+	int ar = vfs_attach_locked();
+	if (ar)
+		return ar;
 	p->mnt = m;
 	p->start = t->start;
 	p->path = t->rel;
@@ -677,7 +680,7 @@ long vfs_sys_getcwd(char *buf, size_t size)
 	uint64_t c = atomic_load(&vfs_cwd);
 	if (!c)
 		return VFS_PASS;
-	struct vfs_mount *m = &vfs.mounts[cwd_mount(c)];
+	struct vfs_mount *m = &vfs.mounts[cwd_mount(c)];     /* attached: it has a cwd */
 	char rel[PATH_MAX];
 	fs_lock();
 	int r = m->ops->node_path(m, (vfs_node)c, rel, sizeof(rel));

@@ -101,6 +101,9 @@ void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags);
 /* The shim's own descriptors (log, segment, placeholder) are refused to
  * close and dup2-over: -EBADF. */
 bool vfs_fd_is_shim(int fd);
+/* Every descriptor of the shim itself (-1 where none), for close_range. */
+#define VFS_SHIM_FDS 6
+void vfs_shim_fds(int out[VFS_SHIM_FDS]);
 
 /* The cwd became the host's again (a host fchdir succeeded). */
 void vfs_cwd_to_host(void);
@@ -127,6 +130,7 @@ void vfs_map_fork_child(void);
 /* locking=legacy: give mman the way into the filesystem (vfs_init). */
 void vfs_map_legacy_init(void);
 bool vfs_fd_is_eof(int fd);
+int vfs_eof_fd(void);
 int vfs_seg_fd(int mnt);
 
 #endif

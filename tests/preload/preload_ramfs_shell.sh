@@ -5,13 +5,14 @@
 # ln -s, ls -l, find, du, tar c|x, gzip, sort -o, sort -T, dd, truncate,
 # >>, seq > file, rm -r, df) runs twice: natively in a fresh directory on
 # tmpfs (/dev/shm: the kernel is the oracle) and under the shim in a fresh
-# directory under /ramfs (a private segment for this test).  The
+# directory under /ramfs (a private segment for this test, with
+# ramfs_fsck=1: every invariant checked after every file call).  The
 # transcripts (outputs, exit statuses) and a manifest of the resulting
 # tree (names, types, sizes, modes, link counts, digests) must be equal.
 . "$(dirname "$0")/preload_common.sh"
 
 SEG="preloadsh$$"
-export VADSHIM_OPTIONS="ramfs=$SEG"
+export VADSHIM_OPTIONS="ramfs=$SEG:ramfs_fsck=1"
 cleanup_seg() { rm -f "/dev/shm/vadshim.$(id -u).$SEG"; rm -rf "$WORK"; }
 trap cleanup_seg EXIT
 

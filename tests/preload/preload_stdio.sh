@@ -15,7 +15,13 @@ for o in "$@"; do ORACLES+=("$(realpath "$o")"); done
 MOUNT=${VADSHIM_TEST_MOUNT:-/ramfs}
 
 TMPFS=$(mktemp -d /dev/shm/vadshim_stdio.XXXXXX)
-trap 'rm -rf "$WORK" "$TMPFS"' EXIT
+# A private ramfs segment for this run, removed at the end.
+SEG="stdio$$"
+# (only where the shim has the option: a shim without a vfs refuses it)
+if VADSHIM_OPTIONS="ramfs=$SEG" preloaded /bin/true 2>/dev/null; then
+	export VADSHIM_OPTIONS="ramfs=$SEG"
+fi
+trap 'rm -rf "$WORK" "$TMPFS"; rm -f "/dev/shm/vadshim.$(id -u).$SEG"' EXIT
 
 # run NAME DIR [preloaded]: the transcript of $ORACLE on DIR/NAME
 run() {

@@ -8,9 +8,17 @@
 # directory as $D.
 . "$(dirname "$0")/preload_common.sh"
 MOUNT=${VADSHIM_TEST_MOUNT:-/ramfs}
-PY=${PYTHON:-python3}
+# Debian's python3, not a wrapper script that PATH may find first.
+PY=${PYTHON:-/usr/bin/python3}
+[ -x "$PY" ] || PY=python3
 TMPFS=$(mktemp -d /dev/shm/vadshim_stdio_sh.XXXXXX)
-trap 'rm -rf "$WORK" "$TMPFS"' EXIT
+# A private ramfs segment for this run, removed at the end.
+SEG="stdiosh$$"
+# (only where the shim has the option: a shim without a vfs refuses it)
+if VADSHIM_OPTIONS="ramfs=$SEG" preloaded /bin/true 2>/dev/null; then
+	export VADSHIM_OPTIONS="ramfs=$SEG"
+fi
+trap 'rm -rf "$WORK" "$TMPFS"; rm -f "/dev/shm/vadshim.$(id -u).$SEG"' EXIT
 
 # name, then the script (single-quoted: it runs in its own bash -c)
 # shellcheck disable=SC2016
@@ -65,6 +73,12 @@ with open(sys.argv[1] + \"/py\", \"w\") as f:
     for i in range(1000): print(i, file=f)
 print(sum(int(l) for l in open(sys.argv[1] + \"/py\")))
 " "$D"; '"$PY"' -c "print(\"to stdout\")" > "$D/pyout"; cat "$D/pyout"'
+	"stdin and stderr redirected"
+	'seq 1 2000 | sort -r > "$D/in" && sort -n < "$D/in" | tail -n 1 && ls "$D/nosuch" 2> "$D/err"; echo "rc $?"; sed "s#$D#\$D#" "$D/err" && '"$PY"' -c "import sys; print(sum(int(l) for l in sys.stdin))" < "$D/in"'
+	"stdout and stderr to one file"
+	'{ echo out1; ls "$D/nosuch"; echo out2; printf "%s\n" tail; } > "$D/both" 2>&1; sed "s#$D#\$D#" "$D/both"; ( seq 3; seq 4 6 >&2 ) > "$D/b2" 2>&1; cat "$D/b2"'
+	"tee, xargs, grep -r, head of a big file"
+	'seq 1 50000 | tee "$D/tee" | tail -n 1 && wc -l < "$D/tee" && mkdir -p "$D/r/s" && echo needle > "$D/r/s/f" && echo hay > "$D/r/g" && grep -rl needle "$D/r" | sed "s#$D#\$D#" && ls "$D/r" | xargs -n1 echo && head -c 100 "$D/tee" | md5sum'
 	"awk, sed -i, cp, cat"
 	'seq 1 300 > "$D/in" && awk "{ s += \$1 } END { print s }" "$D/in" > "$D/sum" && cat "$D/sum" && sed -i "s/^1/one/" "$D/in" && grep -c one "$D/in" && cp "$D/in" "$D/in2" && cat "$D/in" "$D/in2" | md5sum'
 )

@@ -22,6 +22,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <locale.h>
+#include <wchar.h>
 
 static const char *D;
 static size_t dlen;
@@ -470,6 +472,121 @@ static void test_stdio(void)
 	fclose(f);
 }
 
+/* freopen between $D and a host directory $H, and of the std streams. */
+static void show_host(const char *h, const char *name)
+{
+	char p[PATH_MAX];
+	snprintf(p, sizeof p, "%s/%s", h, name);
+	FILE *f = fopen(p, "r");
+	char buf[256] = "";
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+	buf[n] = 0;
+	for (char *c = buf; *c; c++)
+		if (*c == '\n')
+			*c = '|';
+	out("  $H/%s: %s", name, f ? buf : en(errno));
+	if (f)
+		fclose(f);
+}
+
+static void test_freopen_cross(void)
+{
+	char h[] = "/dev/shm/stdio_oracle_host.XXXXXX", p[PATH_MAX];
+	if (!mkdtemp(h)) {
+		out("mkdtemp host: %s", en(errno));
+		return;
+	}
+	snprintf(p, sizeof p, "%s/h1", h);
+	FILE *f = fopen(p, "w");
+	fputs("host first|", f);
+	FILE *g = freopen(P("s/x1"), "w", f);
+	out("freopen host->D: %s", g ? "ok" : en(errno));
+	fputs("now in D\n", g);
+	fclose(g);
+	show_host(h, "h1");
+	show_file("s/x1");
+
+	f = fopen(P("s/x2"), "w");
+	fputs("D first\n", f);
+	snprintf(p, sizeof p, "%s/h2", h);
+	g = freopen(p, "w", f);
+	out("freopen D->host: %s", g ? "ok" : en(errno));
+	fputs("now on the host\n", g);
+	fclose(g);
+	show_file("s/x2");
+	show_host(h, "h2");
+
+	f = fopen(P("s/x3"), "w");
+	fputs("one\n", f);
+	g = freopen(NULL, "a", f);
+	out("freopen(NULL, a): %s append %d", g ? "ok" : en(errno),
+	    g ? !!(fcntl(fileno(g), F_GETFL) & O_APPEND) : -1);
+	if (g) {
+		fseek(g, 0, SEEK_SET);
+		fputs("two\n", g);
+		fclose(g);
+	}
+	show_file("s/x3");
+
+	fflush(stdout);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int total = 0, x;
+		if (!freopen(P("s/nums"), "r", stdin))
+			_exit(3);
+		while (scanf("%d", &x) == 1)
+			total += x;
+		snprintf(p, sizeof p, "%s/sum", h);
+		if (!freopen(p, "w", stdout))
+			_exit(4);
+		printf("sum %d eof %d\n", total, feof(stdin));
+		if (!freopen(P("s/o1"), "w", stdout))
+			_exit(5);
+		printf("to D\n");
+		fprintf(stderr, "%s", "");
+		exit(0);
+	}
+	int st;
+	waitpid(pid, &st, 0);
+	out("freopen std streams child: %d", WEXITSTATUS(st));
+	show_host(h, "sum");
+	show_file("s/o1");
+	snprintf(p, sizeof p, "rm -rf '%s'", h);
+	if (system(p) != 0)
+		out("cleanup failed");
+}
+
+/* Wide-character functions on a file stream. */
+static void test_wide(void)
+{
+	if (!setlocale(LC_CTYPE, "C.UTF-8")) {
+		out("wide: no C.UTF-8 locale");
+		return;
+	}
+	FILE *f = fopen(P("s/wide"), "w");
+	int o0 = fwide(f, 0), o1 = fwide(f, 1);
+	out("fwide(0) %d fwide(1) %d fwide(-1) %d", o0, o1, fwide(f, -1));
+	out("fwprintf: %d", fwprintf(f, L"caf\u00e9 %d %ls\n", 42, L"\u263a"));
+	out("fputws: %d", fputws(L"line two \u00fc\n", f) >= 0);
+	out("fputwc: %d", (int)fputwc(L'\u00df', f));
+	fputwc(L'\n', f);
+	fclose(f);
+	show_file("s/wide");
+	f = fopen(P("s/wide"), "r");
+	wchar_t buf[64];
+	out("fgetws: %ls", fgetws(buf, 64, f) ? buf : L"(null)");
+	wint_t c = fgetwc(f);
+	wint_t u = ungetwc(c, f);
+	out("fgetwc: %d ungetwc: %d fgetwc: %d", (int)c, (int)u, (int)fgetwc(f));
+	out("fgetws: %ls", fgetws(buf, 64, f) ? buf : L"(null)");
+	int n = 0;
+	while (fgetwc(f) != WEOF)
+		n++;
+	out("rest: %d feof %d", n, feof(f));
+	fclose(f);
+	setlocale(LC_CTYPE, "C");
+}
+
 /* Children: std streams redirected by freopen and by dup2. */
 static void test_std_streams(const char *self)
 {
@@ -619,7 +736,7 @@ static void test_realpath(void)
 		".", "t", "r/ln_a/b", "t/a/b/up", "t/a/b/up/f1", "t/ln_f1", "t/dang",
 		"t/dang/", "r/loop", "r/loop/x", "r/deep", "r/deep/../f2", "r/abs",
 		"t/f1/", "t/f1/.", "t/f1/..", "t/f1/x", "t/./a/../a/b/c/", "nosuch",
-		"nosuch/..", "t//a///b", "t/..",
+		"nosuch/..", "t//a///b", "t/a/../..",
 	};
 	char buf[PATH_MAX];
 	must(chdir(D) == 0, "chdir D");
@@ -820,6 +937,11 @@ static void test_glob(void)
 	show_glob(P("t/nosuch"), 0);
 	show_glob(P("t/{a,e}"), GLOB_BRACE);
 	show_glob(P("many/m59*"), 0);
+	show_glob(P("t/*"), GLOB_ONLYDIR | GLOB_MARK);
+	show_glob(P("t/a/b/*/"), 0);
+	setenv("HOME", D, 1);
+	show_glob("~/t/a/*", GLOB_TILDE);
+	show_glob("~/t/nomatch", GLOB_TILDE_CHECK | GLOB_NOCHECK);
 	must(chdir(D) == 0, "chdir");
 	show_glob("t/a/*", 0);
 	glob64_t g;
@@ -851,6 +973,12 @@ int main(int argc, char **argv)
 	test_dir();
 	test_scandir();
 	test_stdio();
+	FILE *f = fopen(P("s/nums"), "w");
+	for (int i = 1; i <= 100; i++)
+		fprintf(f, "%d\n", i);
+	fclose(f);
+	test_freopen_cross();
+	test_wide();
 	test_std_streams(self);
 	test_tmp();
 	test_realpath();

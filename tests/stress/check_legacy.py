@@ -180,9 +180,10 @@ def check_pair(reports, acquiring, held, acq_fn, held_fn, opp_fn, errors):
 
 def check_inversions(reports, errors):
     # munmap of a ramfs mapping: lockfs inside mman; the opposite order
-    # is mmap of a ramfs file (lockfs, then mman to map the pages).
+    # is first seen in the vfs: attaching the segment maps it into the
+    # arena, mmap of a ramfs file maps its pages (lockfs, then mman).
     check_pair(reports, "lockfs_instance", "mman", r"legacy_fs_enter|mman_sys_munmap",
-               r"mman_sys_", r"vfs_sys_mmap", errors)
+               r"mman_sys_", r"vfs_sys_mmap|vfs_attach", errors)
     # mmap of a ramfs file: fdtable inside lockfs; the opposite order is
     # every open and close (fdtable, then lockfs).
     check_pair(reports, "fdtable", "lockfs_instance", r"vfs_sys_mmap", r"vfs_sys_mmap",

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "shim/lk.h"
 #include "vfs/ramfs.h"
 #include "vfs/ramfs_int.h"
 
@@ -129,6 +130,7 @@ enum op {
 	OP_CHOWN, OP_LCHOWN, OP_UTIMES, OP_UTNOW, OP_WRITE, OP_PWRITE, OP_READ, OP_PREAD,
 	OP_SEEK, OP_TRUNC, OP_FALLOC, OP_FSTAT, OP_LIST, OP_GETFL, OP_SETFL, OP_SNAP, OP_TIMES,
 	OP_LINKAT_FD, OP_FCHMOD, OP_STATTIME, OP_DIRSIZE, OP_PWRITEV2, OP_PREADV2, OP_IOVMANY,
+	OP_UTRAW,
 };
 
 struct step {
@@ -239,8 +241,13 @@ static long list_ramfs(struct env *e, const char *path, struct listing *l)
 	return n < 0 ? n : l->n;
 }
 
-static bool same_listing(const struct listing *a, const struct listing *b)
+/* As sets; and in the same order (tmpfs lists newest first, so does
+ * ramfs), which is checked separately to tell the two apart. */
+static bool same_listing(const struct listing *a, const struct listing *b, bool *order)
 {
+	*order = a->n == b->n;
+	for (int i = 0; i < a->n && *order; i++)
+		*order = strcmp(a->names[i], b->names[i]) == 0;
 	if (a->n != b->n)
 		return false;
 	for (int i = 0; i < a->n; i++)
@@ -340,6 +347,11 @@ static long k_path_op(struct env *e, const struct step *s)
 		return kerr(utimensat(e->base, s->a, ts, at_flags(s)));
 	case OP_UTNOW:
 		return kerr(utimensat(e->base, s->a, NULL, 0));
+	case OP_UTRAW: {
+		struct timespec raw[2] = { { 1, s->x }, { 1, s->y } };
+
+		return kerr(utimensat(e->base, s->a, raw, 0));
+	}
 	default:
 		return -999;
 	}
@@ -385,6 +397,11 @@ static long r_path_op(struct env *e, const struct step *s)
 		a.gid = (gid_t)s->y;
 		return ramfs_ops.setattr(tp(&t, f, 0, s->a, s->op == OP_LCHOWN ? VFS_NOFOLLOW : 0),
 					 0, &a, c);
+	case OP_UTRAW:
+		a.mask = VFS_ATTR_TIMES;
+		a.times[0] = (struct timespec){ 1, s->x };
+		a.times[1] = (struct timespec){ 1, s->y };
+		return ramfs_ops.setattr(tp(&t, f, 0, s->a, 0), 0, &a, c);
 	case OP_UTIMES:
 	case OP_UTNOW:
 		a.mask = VFS_ATTR_TIMES;
@@ -498,17 +515,19 @@ static bool step_list(struct env *e, const struct step *s, long *k, long *r)
 	kl.n = rl.n = 0;
 	*k = list_kernel(e, s->a, &kl);
 	*r = list_ramfs(e, s->a, &rl);
-	if (*k >= 0 && *r >= 0 && !same_listing(&kl, &rl)) {
+	bool order = true, same = *k < 0 || *r < 0 || same_listing(&kl, &rl, &order);
+
+	if (!same || !order) {
 		printf("    kernel:");
 		for (int i = 0; i < kl.n; i++)
-			printf(" %s", kl.sorted[i]);
+			printf(" %s", kl.names[i]);
 		printf("\n    ramfs: ");
 		for (int i = 0; i < rl.n; i++)
-			printf(" %s", rl.sorted[i]);
+			printf(" %s", rl.names[i]);
 		printf("\n");
-		return false;
 	}
-	return true;
+	check(!same || order, "listing %s in the kernel's order", s->a);
+	return same;
 }
 
 static bool step_fd(struct env *e, const struct step *s, long *k, long *r)
@@ -606,7 +625,7 @@ static const char *op_names[] = {
 	"symlink", "readlink", "stat", "lstat", "access", "eaccess", "chmod", "chown", "lchown",
 	"utimes", "utnow", "write", "pwrite", "read", "pread", "seek", "trunc", "falloc", "fstat",
 	"list", "getfl", "setfl", "snap", "times", "linkat_fd", "fchmod", "stattime", "dirsize",
-	"pwritev2", "preadv2", "iovmany",
+	"pwritev2", "preadv2", "iovmany", "utraw",
 };
 
 static bool step_run(struct env *e, const struct step *s, int line)
@@ -790,6 +809,10 @@ static const struct step tab_files[] = {
 	S(CLOSE, NULL, NULL, 0, 0, 0, 4),
 	S(OPEN, "newd", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
 	S(OPEN, "f", NULL, O_CREAT | O_DIRECTORY | O_RDONLY, 0755, 0, 4),
+	S(OPEN, "f", NULL, O_RDWR | O_DIRECT | O_SYNC | O_NONBLOCK, 0, 0, 4),
+	S(GETFL, NULL, NULL, 0, 0, 0, 4),
+	S(PWRITE, NULL, NULL, 4096, 8192, 1, 4),
+	S(PREAD, NULL, NULL, 4096, 8192, 0, 4),
 	S(OPEN, "f", NULL, O_RDWR | O_NOATIME, 0, 0, 4),
 	S(GETFL, NULL, NULL, 0, 0, 0, 4),
 	S(SETFL, NULL, NULL, O_APPEND | O_DIRECT, 0, 0, 4),
@@ -1070,6 +1093,18 @@ static const struct step tab_attrs[] = {
 	S(ACCESS, "f", NULL, X_OK, 0, 0, 0),
 	S(EACCESS, "f", NULL, R_OK | X_OK, 0, 0, 0),
 	S(CHMOD, "nope", NULL, 0644, 0, 0, 0),
+	S(UTRAW, "nope", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(UTRAW, "nope", NULL, 2000000000, UTIME_OMIT, 0, 0),
+	S(UTRAW, "f", NULL, -5, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_OMIT, 5, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
+	S(SNAP, "f", NULL, 0, 0, 0, 0),
+	S(UTRAW, "f", NULL, UTIME_NOW, UTIME_OMIT, 0, 0),
+	S(TIMES, "f", NULL, 0, 0, 0, 0),
 	/* times: which of a, m, c move (ordering only) */
 	S(CHMOD, "f", NULL, 0644, 0, 0, 0),
 	S(SNAP, "f", NULL, 0, 0, 0, 0),
@@ -1159,6 +1194,33 @@ static const struct step tab_special[] = {
 	S(FALLOC, NULL, NULL, FALLOC_FL_KEEP_SIZE, 50000, 10000, 3),
 	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
 	S(TRUNC, NULL, NULL, 45000, 0, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
+	/* fallocated pages are holes for SEEK_DATA until written */
+	S(OPEN, "fz", NULL, CR, 0644, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 16384, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(PWRITE, NULL, NULL, 1, 8192, 1, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 8192, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_DATA, 0, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(PREAD, NULL, NULL, 16384, 0, 0, 3),
+	S(PWRITE, NULL, NULL, 100, 16000, 2, 3),
+	S(SEEK, NULL, NULL, 9000, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 12288, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_KEEP_SIZE, 0, 40000, 3),
+	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
+	S(SEEK, NULL, NULL, 16000, SEEK_HOLE, 0, 3),
+	S(FALLOC, NULL, NULL, 0, 0, 40000, 3),
+	S(SEEK, NULL, NULL, 16384, SEEK_HOLE, 0, 3),
+	S(SEEK, NULL, NULL, 20000, SEEK_DATA, 0, 3),
+	S(FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 8192, 4096, 3),
+	S(SEEK, NULL, NULL, 0, SEEK_DATA, 0, 3),
 	S(FSTAT, NULL, NULL, 0, 0, 0, 3),
 	S(CLOSE, NULL, NULL, 0, 0, 0, 3),
 	S(OPEN, "d", NULL, O_RDONLY, 0, 0, 3),
@@ -1392,7 +1454,7 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	static char pa[64], pb[64];
 	static const unsigned rflags[] = { 0, 0, RENAME_NOREPLACE, RENAME_EXCHANGE };
 	struct step s = { .a = pa, .b = pb };
-	unsigned k = rnd(sd) % 20;
+	unsigned k = rnd(sd) % 21;
 
 	rnd_path(sd, pa);
 	rnd_path(sd, pb);
@@ -1434,6 +1496,10 @@ static void rnd_step(struct env *e, unsigned *sd, int i)
 	case 15: s = (struct step){ OP_FSTAT, NULL, NULL, 0, 0, 0, 0 }; break;
 	case 16:
 		s = (struct step){ OP_FALLOC, NULL, NULL, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
+		break;
+	case 20:
+		s = (struct step){ OP_FALLOC, NULL, NULL, rnd(sd) % 2 ? FALLOC_FL_KEEP_SIZE : 0,
 				   rnd(sd) % 30000, rnd(sd) % 20000 + 1, 0 };
 		break;
 	case 17:
@@ -1920,6 +1986,22 @@ static void group_pins(void)
 	check(n == 1 && pc[0].len == sizeof(pat) && pc[0].seg_off % 4096 == 0, "one piece, aligned");
 	map = mmap(NULL, sizeof(pat), PROT_READ, MAP_SHARED, ramfs_seg_fd(t.fs), (off_t)pc[0].seg_off);
 	check(map != MAP_FAILED && memcmp(map, pat, sizeof(pat)) == 0, "mapped bytes are the file's");
+	{
+		char *w = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED, ramfs_seg_fd(t.fs),
+			       (off_t)pc[0].seg_off + 4096);
+		char back[16];
+		struct iovec io = { back, sizeof(back) };
+
+		memcpy(w + 100, "through the map", 16);
+		check(ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 100, 0, 0) == 16 &&
+		      memcmp(back, "through the map", 16) == 0, "a store through the mapping is read back");
+		memcpy(back, "through a write", 16);
+		ramfs_ops.rw(&t.m, f, &io, 1, 4096 + 200, 1, 0);
+		check(memcmp(w + 200, "through a write", 16) == 0, "a write shows in the mapping");
+		memcpy(pat + 4096 + 100, "through the map", 16);
+		memcpy(pat + 4096 + 200, "through a write", 16);
+		munmap(w, 4096);
+	}
 	check(ramfs_ops.ftruncate(&t.m, f, 0) == 0, "truncate while mapped");
 	ramfs_ops.rw(&t.m, f, &iov2, 1, 0, 1, 0);
 	check(memcmp(map, pat, sizeof(pat)) == 0, "pinned pages not reused after truncate");
@@ -2133,6 +2215,24 @@ static void group_attach(void)
 		}
 		ramfs_remove(nm);
 	}
+	/* a creator that died before "ready": refused, with the way out */
+	{
+		char nm[64], path[128];
+		int fd, saved = ramfs_ready_wait_ms;
+
+		snprintf(nm, sizeof(nm), "test.%d.stale", (int)getpid());
+		snprintf(path, sizeof(path), "/dev/shm/vadshim.%u.%s", (unsigned)geteuid(), nm);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL, 0600);
+		check(fd >= 0 && ftruncate(fd, 1 << 20) == 0, "a half-made segment");
+		close(fd);
+		cfg.name = nm;
+		ramfs_ready_wait_ms = 50;
+		r = ramfs_attach(&cfg, &other, msg, sizeof(msg));
+		ramfs_ready_wait_ms = saved;
+		check(r == -EIO && strstr(msg, "never initialised") && strstr(msg, "vadshim ramfs rm"),
+		      "stale segment refused: %d \"%s\"", r, msg);
+		check(ramfs_remove(nm) == 0, "and removed");
+	}
 	cfg.size = 8192;
 	cfg.name = "test.tiny";
 	check(ramfs_attach(&cfg, &other, msg, sizeof(msg)) == -EINVAL, "too small: %s", msg);
@@ -2310,6 +2410,26 @@ static void group_ownerdead(void)
 	tfs_close(&t);
 }
 
+/* The segment lock sits under lockfs in the hierarchy: an operation
+ * called with a lockfs-ranked lock held adds no violation. */
+static void group_lock_order(void)
+{
+	static struct lk_class lockfs_cls = LK_CLASS_INIT("lockfs_test", LK_RANK_LOCKFS, true);
+	static struct lk_lock lockfs = LK_LOCK_INIT(&lockfs_cls, "lockfs_test");
+	unsigned before = lk_violation_count();
+	struct tfs t;
+	struct stat st;
+
+	printf("-- lock order\n");
+	tfs_open(&t, 4 << 20);
+	lk_lock(&lockfs);
+	check(r_create(&t, "f", "x", 1) == 0 && r_pstat(&t, "f", &st) == 0, "ops under lockfs");
+	check(lk_held_count() == 1, "the segment lock is released after each operation");
+	lk_unlock(&lockfs);
+	check(lk_violation_count() == before, "no lock-order violation");
+	tfs_close(&t);
+}
+
 int main(int argc, char **argv)
 {
 	unsigned seed = (unsigned)time(NULL);
@@ -2345,6 +2465,7 @@ int main(int argc, char **argv)
 	group_fork();
 	group_fsck_damage();
 	group_ownerdead();
+	group_lock_order();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);
 	return failed ? 1 : 0;

@@ -64,6 +64,11 @@ class Run:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGKILL)
         self.code = self.proc.wait()
+        # A killed run leaves its segment (stress_vfs removes it at the end).
+        try:
+            os.unlink(f"/dev/shm/vadshim.{os.getuid()}.stress{self.proc.pid}")
+        except OSError:
+            pass
         reader.join(5)
         self.err.seek(0)
         self.stderr = self.err.read()

@@ -4,7 +4,9 @@
  * Guarded by: mman.lock (LK_RANK_MMAN, recursive).  Every mman_core_*
  * function expects the caller to hold it; mman_init runs before any other
  * thread can reach the shim.  See mman/mman.h for the arena picture and
- * the whole lock order.
+ * the whole lock order.  Under locking=legacy the owner vector written
+ * here is also read without mman.lock (the seed's ownership check, see
+ * mman_sys.c): that race is the point of the option.
  */
 #include "mman/mman.h"
 

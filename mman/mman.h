@@ -17,6 +17,18 @@
  * protected by mman.lock, except base/end/map_lo/npages/the vector
  * pointers, which are written once by mman_init and read-only after.
  *
+ * locking=legacy (shim_opt.locking_legacy, read-only after init) rebuilds
+ * the seed's design before its fix, to show its race and deadlock:
+ *   - the ownership check reads owner_vec under mman_shmem_lock only,
+ *     before mman.lock is taken (a check-then-act race: owner_vec is
+ *     then written under mman.lock and read under another lock);
+ *   - the shared-mapping list and the file-mapping records are guarded
+ *     by mman_shmem_lock (class "shmem", LK_RANK_SHMEM) as well, taken
+ *     on its own around each change;
+ *   - memory calls that unmap or flush ramfs file mappings enter the
+ *     filesystem (lockfs) with mman.lock held: mman -> lockfs, the
+ *     inverse of the hierarchy above (mman_legacy_fs).
+ *
  * Arena layout (one host reservation, PROT_NONE + MAP_NORESERVE):
  *
  *   base                 map_lo                                        end
@@ -197,6 +209,26 @@ bool mman_vad_at(uintptr_t a, struct vad *copy);
 void mman_for_each_obj(void (*fn)(uint32_t obj, size_t pages, void *arg), void *arg);
 
 enum { MMAN_MLOCK, MMAN_MLOCK2, MMAN_MUNLOCK };
+
+/* ---- locking=legacy (see the top of this file) ---- */
+extern struct lk_lock mman_shmem_lock;
+/*
+ * How a legacy flow enters the filesystem with mman.lock held; set by the
+ * vfs at init (mman does not call the vfs otherwise).  enter takes
+ * lockfs; leave, called after mman.lock is released (the seed released
+ * its locks out of order too), unpins what the call unmapped and drops
+ * lockfs.
+ */
+struct mman_legacy_fs {
+	void (*enter)(void);
+	void (*leave)(void);
+};
+extern struct mman_legacy_fs mman_legacy_fs;
+/* Sleep legacy_delay_us between the two acquisitions of a legacy flow. */
+void mman_legacy_delay(void);
+/* Process exit under locking=legacy: flush (enter the filesystem for)
+ * the ramfs file mappings with mman.lock held, as the seed did. */
+void mman_legacy_exit_flush(void);
 
 /* ---- checks and statistics (mman_check.c) ---- */
 /* Every invariant; 0 or -EFAULT with a one-line message in buf. Takes the lock. */

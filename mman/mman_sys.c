@@ -8,6 +8,11 @@
  * Host calls are made with the lock held, so the host's view and the
  * index change together.
  *
+ * locking=legacy changes that (see mman.h): the ownership vector is read
+ * under mman_shmem_lock before mman.lock is taken, and the handlers that
+ * unmap or flush ramfs file mappings take lockfs while they hold
+ * mman.lock.  Each handler reads the flag once, into a local.
+ *
  * Handlers return a value >= 0 or -errno; shim/wrap_mman.c turns that into
  * the libc convention.  Ranges outside the arena (or parts of them) go to
  * the host unchanged.  Argument checks follow the kernel's order, so that
@@ -22,6 +27,7 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "shim/log.h"
@@ -77,6 +83,16 @@ static long mman_leave(long r)
 	return r;
 }
 
+/* mman_leave, then (legacy flows only) drop lockfs: out of order, as
+ * the seed released them. */
+static long mman_leave_fs(bool fs, long r)
+{
+	r = mman_leave(r);
+	if (fs)
+		mman_legacy_fs.leave();
+	return r;
+}
+
 /* The in-arena part of [s, e); empty (s >= e) when there is none. */
 static void clip(uintptr_t s, uintptr_t e, uintptr_t *cs, uintptr_t *ce)
 {
@@ -98,6 +114,73 @@ static bool owned_by_shim(uintptr_t s, uintptr_t e)
 		return false;
 	return memchr(mman.owner_vec + mman_pgidx(cs), MMAN_OWNER_SHIM,
 		      (ce - cs) >> MMAN_PAGE_SHIFT) != NULL;
+}
+
+/* ------------------------------------------------------ locking=legacy */
+
+struct mman_legacy_fs mman_legacy_fs;   /* set once by vfs_init */
+
+void mman_legacy_delay(void)
+{
+	int us = shim_opt.legacy_delay_us;
+	if (us > 0) {
+		struct timespec ts = { us / 1000000, (long)(us % 1000000) * 1000 };
+		nanosleep(&ts, NULL);
+	}
+}
+
+/*
+ * The seed's ownership check: under the shared-memory lock, before the
+ * handler takes mman.lock.  What it finds may be stale by the time the
+ * handler acts (another thread can change the owners in between): the
+ * check-then-act race that the fix closed.  TSan sees owner_vec read here
+ * and written under mman.lock by other threads.
+ */
+static bool legacy_owned_by_shim(uintptr_t s, uintptr_t e)
+{
+	lk_lock(&mman_shmem_lock);
+	bool r = owned_by_shim(s, e);
+	lk_unlock(&mman_shmem_lock);
+	mman_legacy_delay();     /* widens the window, legacy_delay_us= */
+	return r;
+}
+
+/* Does [s, e) hold pages of a ramfs file mapping?  mman.lock held. */
+static bool has_ramfs_map(uintptr_t s, uintptr_t e)
+{
+	uintptr_t cs, ce;
+	clip(s, e, &cs, &ce);
+	for (struct vad *v = vad_find_next(&mman.ix, cs); v && v->start < ce; v = v->next)
+		if (v->kind == VAD_FILE && v->obj)
+			return true;
+	return false;
+}
+
+/*
+ * The seed's file-mapping flows (munmap, shrinking mremap, msync, exit
+ * flush): with mman.lock held, enter the filesystem, i.e. take lockfs.
+ * That is mman -> lockfs, the inverse of the hierarchy; a thread mapping
+ * a file holds lockfs and waits for mman.  True if lockfs was taken
+ * (then mman_leave_fs must be used).
+ */
+static bool legacy_fs_enter(uintptr_t s, uintptr_t e)
+{
+	if (!mman_legacy_fs.enter || !has_ramfs_map(s, e))
+		return false;
+	mman_legacy_delay();
+	mman_legacy_fs.enter();
+	return true;
+}
+
+void mman_legacy_exit_flush(void)
+{
+	if (!mman.ready || !shim_opt.locking_legacy)
+		return;
+	lk_lock(&mman.lock);
+	bool fs = legacy_fs_enter(mman.map_lo, mman.end);
+	lk_unlock(&mman.lock);
+	if (fs)
+		mman_legacy_fs.leave();
 }
 
 /* Are n VADs available?  Checked before anything changes, so that a call
@@ -285,34 +368,38 @@ long mman_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 	if (fixed && !touches_arena(a, a + alen))
 		return mmap_passthrough(addr, len, prot, flags, fd, off);
 
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy && fixed && legacy_owned_by_shim(a, a + alen))
+		return -EINVAL;
 	mman_enter();
+	bool fs = legacy && fixed && legacy_fs_enter(a, a + alen);
 	int fmap = -1;
 	if (!(flags & MAP_ANONYMOUS)) {
 		fmap = mman_wrap_fmap_get(fd);
 		if (fmap < 0)
-			return mman_leave(fmap == -EBADF ? -EBADF : -ENFILE);
+			return mman_leave_fs(fs, fmap == -EBADF ? -EBADF : -ENFILE);
 	}
 	if (fixed) {
-		if (owned_by_shim(a, a + alen))
-			return mman_leave(-EINVAL);
+		if (!legacy && owned_by_shim(a, a + alen))
+			return mman_leave_fs(fs, -EINVAL);
 		if ((flags & MAP_FIXED_NOREPLACE) && !vad_range_free(&mman.ix, a, a + alen))
-			return mman_leave(-EEXIST);
+			return mman_leave_fs(fs, -EEXIST);
 		/* MAP_SHARED_VALIDATE knows no MAP_FIXED_NOREPLACE; the host
 		 * would say so, but it never sees that flag from us. */
 		if ((flags & MAP_FIXED_NOREPLACE) && (flags & MAP_TYPE) == MAP_SHARED_VALIDATE)
-			return mman_leave((flags & MAP_ANONYMOUS) ? -EINVAL : -EOPNOTSUPP);
+			return mman_leave_fs(fs, (flags & MAP_ANONYMOUS) ? -EINVAL : -EOPNOTSUPP);
 	} else {
 		long passed;
 		a = mmap_place(a, alen, prot, flags, fd, off, &passed);
 		if (passed)
-			return mman_leave(passed);
+			return mman_leave_fs(fs, passed);
 		if (!a)
-			return mman_leave(-ENOMEM);
+			return mman_leave_fs(fs, -ENOMEM);
 	}
 	int type = flags & MAP_TYPE;
 	if (type != MAP_SHARED && type != MAP_PRIVATE && type != MAP_SHARED_VALIDATE &&
 	    type != MAP_DROPPABLE)
-		return mman_leave(-EINVAL);
+		return mman_leave_fs(fs, -EINVAL);
 	if (a < mman.base || a + alen > mman.end) {
 		/* A fixed range straddling the arena edge: the host maps it
 		 * whole; the arena records its own part. */
@@ -327,9 +414,9 @@ long mman_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t of
 				mman_core_add(&t, cs, ce);
 			}
 		}
-		return mman_leave(r);
+		return mman_leave_fs(fs, r);
 	}
-	return mman_leave(mmap_arena(a, alen, prot, flags, fd, off, fmap));
+	return mman_leave_fs(fs, mmap_arena(a, alen, prot, flags, fd, off, fmap));
 }
 
 /* ---------------------------------------------------------------- munmap */
@@ -347,16 +434,20 @@ long mman_sys_munmap(void *addr, size_t len)
 		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_munmap(addr, len) < 0 ? neg_errno() : 0;
 	}
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy && legacy_owned_by_shim(a, e))
+		return -EINVAL;
 	mman_enter();
-	if (owned_by_shim(a, e))
+	if (!legacy && owned_by_shim(a, e))
 		return mman_leave(-EINVAL);
+	bool fs = legacy && legacy_fs_enter(a, e);
 	if (a < mman.base && host_munmap(addr, mman.base - a) < 0)
-		return mman_leave(neg_errno());
+		return mman_leave_fs(fs, neg_errno());
 	if (e > mman.end && host_munmap((void *)mman.end, e - mman.end) < 0)
-		return mman_leave(neg_errno());
+		return mman_leave_fs(fs, neg_errno());
 	uintptr_t cs, ce;
 	clip(a, e, &cs, &ce);
-	return mman_leave(arena_unmap(cs, ce));
+	return mman_leave_fs(fs, arena_unmap(cs, ce));
 }
 
 /* -------------------------------------------------------------- mprotect */
@@ -416,8 +507,11 @@ long mman_sys_mprotect(void *addr, size_t len, int prot, int pkey)
 		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_protect(a, e, prot, pkey) < 0 ? neg_errno() : 0;
 	}
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy && legacy_owned_by_shim(a, e))
+		return -EINVAL;
 	mman_enter();
-	if (owned_by_shim(a, e))
+	if (!legacy && owned_by_shim(a, e))
 		return mman_leave(-EINVAL);
 	if (a < mman.base) {
 		if (host_protect(a, mman.base, prot, pkey) < 0)
@@ -506,10 +600,12 @@ long mman_sys_msync(void *addr, size_t len, int flags)
 		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_msync(addr, len, flags) < 0 ? neg_errno() : 0;
 	}
+	bool legacy = shim_opt.locking_legacy;
 	mman_enter();
+	bool fs = legacy && legacy_fs_enter(a, e);
 	bool hole;
 	long r = for_each_run(a, e, run_msync, &flags, false, &hole);
-	return mman_leave(r ? r : hole ? -ENOMEM : 0);
+	return mman_leave_fs(fs, r ? r : hole ? -ENOMEM : 0);
 }
 
 static int run_madvise(uintptr_t s, uintptr_t e, void *ctx)
@@ -529,8 +625,11 @@ long mman_sys_madvise(void *addr, size_t len, int advice)
 		__atomic_fetch_add(&mman.stats.passthrough, 1, __ATOMIC_RELAXED);
 		return host_madvise(addr, len, advice) < 0 ? neg_errno() : 0;
 	}
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy && legacy_owned_by_shim(a, e))
+		return -EINVAL;
 	mman_enter();
-	if (owned_by_shim(a, e))
+	if (!legacy && owned_by_shim(a, e))
 		return mman_leave(-EINVAL);
 	bool hole;
 	long r = for_each_run(a, e, run_madvise, &advice, false, &hole);
@@ -817,13 +916,17 @@ static uintptr_t remap_dest(int flags, uintptr_t n, size_t nlen)
 	return mman_core_find_gap(nlen);
 }
 
-static long remap_checked(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr_t n)
+/* owned: the legacy check's answer (made before mman.lock), or -1 to
+ * check here, under the lock. */
+static long remap_checked(uintptr_t o, size_t olen, size_t nlen, int flags, uintptr_t n,
+			  int owned)
 {
 	struct vad *v = vad_find(&mman.ix, o);
 	if (!v)
 		return -EFAULT;
-	if (owned_by_shim(o, o + (olen ? olen : MMAN_PAGE)) ||
-	    ((flags & MREMAP_FIXED) && owned_by_shim(n, n + nlen)))
+	if (owned < 0 ? owned_by_shim(o, o + (olen ? olen : MMAN_PAGE)) ||
+			((flags & MREMAP_FIXED) && owned_by_shim(n, n + nlen))
+		      : owned)
 		return -EINVAL;
 	if (olen == 0) {
 		uintptr_t dest = (flags & MREMAP_MAYMOVE) ? remap_dest(flags, n, nlen) : 0;
@@ -886,11 +989,17 @@ long mman_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 		void *p = host_mremap(old, old_len, new_len, flags, new_addr);
 		return p == MAP_FAILED ? neg_errno() : (long)p;
 	}
+	bool legacy = shim_opt.locking_legacy;
+	int owned = -1;
+	if (legacy)
+		owned = !old_in ? legacy_owned_by_shim(n, n + nlen) :
+			legacy_owned_by_shim(o, o + (olen ? olen : MMAN_PAGE)) ||
+			((flags & MREMAP_FIXED) && legacy_owned_by_shim(n, n + nlen));
 	mman_enter();
 	if (!old_in) {
 		/* A host mapping moved into the arena: the host does it, the
 		 * arena records the destination as foreign. */
-		if (owned_by_shim(n, n + nlen))
+		if (owned < 0 ? owned_by_shim(n, n + nlen) : owned)
 			return mman_leave(-EINVAL);
 		void *p = host_mremap(old, old_len, new_len, flags, new_addr);
 		if (p == MAP_FAILED)
@@ -898,7 +1007,8 @@ long mman_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void 
 		record_foreign(n, n + nlen);
 		return mman_leave((long)p);
 	}
-	return mman_leave(remap_checked(o, olen, nlen, flags, n));
+	bool fs = legacy && legacy_fs_enter(o, o + (olen ? olen : MMAN_PAGE));
+	return mman_leave_fs(fs, remap_checked(o, olen, nlen, flags, n, owned));
 }
 
 /* ------------------------------------------------------------- shim alloc */

@@ -114,6 +114,8 @@ __attribute__((constructor(101))) void shim_init(void)
 	 * vfs_init), then mman. */
 	vfs_init();
 	lk_fork_register(&mman.lock);
+	if (shim_opt.locking_legacy)    /* the seed's shm lock, under mman */
+		lk_fork_register(&mman_shmem_lock);
 	pthread_atfork(lk_fork_prepare, lk_fork_parent, fork_child);
 	if (shim_stdio_init)
 		shim_stdio_init();
@@ -123,5 +125,6 @@ __attribute__((destructor)) static void shim_fini(void)
 {
 	if (shim_opt.stats)
 		mman_print_stats();
+	mman_legacy_exit_flush();       /* locking=legacy only */
 	lk_atexit();
 }

@@ -46,6 +46,7 @@ static const struct opt_desc opt_table[] = {
 	OPT_U(max_violations, LK_VIOLATIONS_HARD),
 	OPT_U(lockstat_sites, LK_STAT_SITES_HARD),
 	{ "locking", OPT_LOCKING, offsetof(struct shim_options, locking_legacy), 0 },
+	OPT(legacy_delay_us, OPT_INT),
 	OPT(stats, OPT_BOOL),
 	OPT(verbose, OPT_INT),
 	OPT_S(log_path),

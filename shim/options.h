@@ -24,7 +24,9 @@ struct shim_options {
 	int stack_depth;
 	int exitcode;
 	int halt_on_error;
-	int locking_legacy;     /* locking=legacy */
+	int locking_legacy;     /* locking=legacy: the seed's old lock paths */
+	int legacy_delay_us;    /* locking=legacy: sleep between the two
+				   acquisitions of each legacy flow (tests) */
 	int stats;              /* print arena statistics at exit */
 	int verbose;
 	char log_path[256];     /* "" = stderr; else PATH.PID */

@@ -57,7 +57,9 @@ SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, .
 		va_end(ap);
 	}
 	bool in = vfs_mman_enter();
-	long r = in ? vfs_sys_mremap(old, old_len, new_len, flags, new_addr) : VFS_PASS;
+	/* vfs_sys_mremap passes at once unless a ramfs file was ever mapped;
+	 * under locking=legacy it takes lockfs itself (in is false). */
+	long r = vfs_sys_mremap(old, old_len, new_len, flags, new_addr);
 	if (r == VFS_PASS)
 		r = mman_sys_mremap(old, old_len, new_len, flags, new_addr);
 	vfs_mman_leave(in);

@@ -35,10 +35,18 @@
 
 static struct lk_class fdt_class = LK_CLASS_INIT("fdtable", LK_RANK_FDTABLE, true);
 static struct lk_class lockfs_class = LK_CLASS_INIT("lockfs", LK_RANK_LOCKFS, true);
+/* locking=legacy: a lockfs per filesystem instance, a class of its own so
+ * that reports name it. */
+static struct lk_class lockfs_inst_class = LK_CLASS_INIT("lockfs_instance", LK_RANK_LOCKFS, true);
 
 struct vfs vfs = {
 	.fdt_lock = LK_LOCK_INIT(&fdt_class, "fdtable"),
 	.lockfs = LK_LOCK_INIT(&lockfs_class, "lockfs"),
+	.lockfs_inst = { LK_LOCK_INIT(&lockfs_inst_class, "lockfs:0"),
+			 LK_LOCK_INIT(&lockfs_inst_class, "lockfs:1"),
+			 LK_LOCK_INIT(&lockfs_inst_class, "lockfs:2"),
+			 LK_LOCK_INIT(&lockfs_inst_class, "lockfs:3") },
+	.fs_lockp = &vfs.lockfs,
 	.placeholder_fd = -1,
 };
 
@@ -159,9 +167,9 @@ static void adopt_exec_fds(void)
 			atomic_store(&vfs.fdt[fd].ofd, ofd);
 			vfs_fdt_note(fd);
 		} else {
-			lk_lock(&vfs.lockfs);
+			fs_lock();
 			m->ops->ofd_put(m, ofd);
-			lk_unlock(&vfs.lockfs);
+			fs_unlock();
 		}
 	}
 	unsetenv("VADSHIM_FDS");
@@ -229,6 +237,10 @@ int vfs_init(void)
 	mode_t um = (mode_t)syscall(SYS_umask, 022);
 	syscall(SYS_umask, um);
 	vfs.cred.umask = um;
+	if (shim_opt.locking_legacy) {
+		vfs.fs_lockp = &vfs.lockfs_inst[0];
+		vfs_map_legacy_init();
+	}
 	const char *mp = shim_opt.mount;
 	if (!mp[0])
 		return 0;
@@ -256,14 +268,14 @@ int vfs_init(void)
 	vfs_fsck_each = shim_opt.ramfs_fsck;
 	vfs.ready = true;
 	lk_fork_register(&vfs.fdt_lock);
-	lk_fork_register(&vfs.lockfs);
+	lk_fork_register(vfs.fs_lockp);
 	/* Descriptors or a cwd handed over by exec need the segment now;
 	 * otherwise it is attached by the first call that reaches /ramfs, so
 	 * that programs that never touch it pay nothing at start-up. */
 	if (getenv("VADSHIM_FDS") || getenv("VADSHIM_CWD")) {
-		lk_lock(&vfs.lockfs);
+		fs_lock();
 		int r = vfs_attach_locked();
-		lk_unlock(&vfs.lockfs);
+		fs_unlock();
 		if (r == 0) {
 			adopt_exec_fds();
 			adopt_exec_cwd();
@@ -283,7 +295,7 @@ void vfs_fork_child(void)
 	if (!vfs.ready || !vfs_attached())
 		return;
 	lk_lock(&vfs.fdt_lock);
-	lk_lock(&vfs.lockfs);
+	fs_lock();
 	int hi = vfs_fdt_hi();
 	for (int fd = 0; fd < hi; fd++) {
 		uint32_t ofd = atomic_load_explicit(&vfs.fdt[fd].ofd, memory_order_relaxed);
@@ -296,6 +308,6 @@ void vfs_fork_child(void)
 	if (c)
 		vfs.mounts[cwd_mount(c)].ops->node_hold(&vfs.mounts[cwd_mount(c)], (vfs_node)c, 1);
 	vfs_map_fork_child();
-	lk_unlock(&vfs.lockfs);
+	fs_unlock();
 	lk_unlock(&vfs.fdt_lock);
 }

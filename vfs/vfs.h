@@ -15,6 +15,13 @@
  * ramfs instances one lockfs still serialises all of them, as in the
  * fixed design.
  *
+ * locking=legacy: each mount has its own lockfs instead (lockfs_inst[],
+ * class "lockfs_instance", same rank), as the seed had before its fix;
+ * fs_lockp (set once at init) says which one fs_lock() takes.  The
+ * legacy flows also invert the order twice: mmap of a file takes
+ * fdt_lock inside lockfs (vfs_map.c), and memory calls that unmap or
+ * flush file mappings take lockfs inside mman.lock (mman_sys.c).
+ *
  * Guards:
  *   mounts[], nmounts, placeholder_fd, cred  written at init, read-only after
  *   fdt[] entries          written under fdt_lock, read lock-free (atomic) by
@@ -44,6 +51,8 @@ struct vfs_fde {
 struct vfs {
 	struct lk_lock fdt_lock;
 	struct lk_lock lockfs;
+	struct lk_lock lockfs_inst[VFS_MAX_MOUNTS];     /* locking=legacy */
+	struct lk_lock *fs_lockp;       /* &lockfs or &lockfs_inst[0]; set at init */
 	struct vfs_mount mounts[VFS_MAX_MOUNTS];
 	int nmounts;
 	int placeholder_fd;     /* O_PATH descriptor that ramfs descriptors dup */

@@ -8,9 +8,11 @@
 #include "vfs/vfs.h"
 #include "vfs/vfs_sys.h"
 
+/* lockfs: the global one, or under locking=legacy the mount's own (one
+ * mount today); chosen once at init, so the fixed design pays no test. */
 static inline void fs_lock(void)
 {
-	lk_lock(&vfs.lockfs);
+	lk_lock(vfs.fs_lockp);
 }
 
 /* ramfs_fsck=1: check every mounted filesystem after each call (vfs.c). */
@@ -21,7 +23,7 @@ static inline void fs_unlock(void)
 {
 	if (__builtin_expect(vfs_fsck_each, 0))
 		vfs_fsck_now();
-	lk_unlock(&vfs.lockfs);
+	lk_unlock(vfs.fs_lockp);
 }
 
 static inline struct vfs_mount *fd_mount(int fd)

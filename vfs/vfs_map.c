@@ -11,6 +11,12 @@
  * (vfs_mman_enter), and the pages it unmapped are unpinned after mman is
  * released, still under lockfs.
  *
+ * locking=legacy rebuilds the seed's flows instead: mmap takes lockfs
+ * and then the fdtable lock (lockfs -> fdtable, inverted), and memory
+ * calls take no lockfs up front; the ones that unmap or flush file
+ * mappings take it inside mman.lock (mman -> lockfs, inverted) through
+ * the hooks below, which also unpin.
+ *
  * The part of a mapping beyond the end of the file is a shared mapping
  * of an empty memfd, so that touching it raises SIGBUS as the kernel's
  * would.
@@ -25,6 +31,7 @@
 #include <unistd.h>
 
 #include "mman/mman.h"
+#include "shim/options.h"
 #include "vfs/ramfs.h"
 #include "vfs/vfs_int.h"
 
@@ -75,8 +82,28 @@ bool vfs_mman_enter(void)
 {
 	if (!atomic_load_explicit(&vfs_maps_made, memory_order_relaxed))
 		return false;
+	if (shim_opt.locking_legacy)
+		return false;   /* the seed takes lockfs later, inside mman */
 	fs_lock();
 	return true;
+}
+
+/* locking=legacy: mman's way into the filesystem, mman.lock held. */
+static void legacy_fs_enter(void)
+{
+	fs_lock();
+}
+
+static void legacy_fs_leave(void)
+{
+	apply_pin_deltas();
+	fs_unlock();
+}
+
+void vfs_map_legacy_init(void)
+{
+	mman_legacy_fs.enter = legacy_fs_enter;
+	mman_legacy_fs.leave = legacy_fs_leave;
 }
 
 void vfs_mman_leave(bool entered)
@@ -125,8 +152,17 @@ long vfs_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 		return -EINVAL;
 	if (len > ((size_t)1 << 47))
 		return -ENOMEM;
-	lk_lock(&vfs.fdt_lock);
-	fs_lock();
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy) {
+		/* The seed before its fix: the file system first, then the
+		 * fdtable to look the descriptor up (lockfs -> fdtable). */
+		fs_lock();
+		mman_legacy_delay();
+		lk_lock(&vfs.fdt_lock);
+	} else {
+		lk_lock(&vfs.fdt_lock);
+		fs_lock();
+	}
 	long r;
 	vfs_ofd f = fd_ofd(fd);
 	struct vfs_mount *m = fd_mount(fd);
@@ -150,8 +186,13 @@ long vfs_sys_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 	if (r < 0 && r > -4096)
 		m->ops->unpin(m, node, 0, pages_of(len) << MMAN_PAGE_SHIFT);
 out:
-	fs_unlock();
-	lk_unlock(&vfs.fdt_lock);
+	if (legacy) {
+		lk_unlock(&vfs.fdt_lock);
+		fs_unlock();
+	} else {
+		fs_unlock();
+		lk_unlock(&vfs.fdt_lock);
+	}
 	return r;
 }
 
@@ -240,7 +281,16 @@ long vfs_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *
 		return VFS_PASS;
 	if ((flags & MREMAP_FIXED) && !(flags & MREMAP_MAYMOVE))
 		return -EINVAL;
+	/* Under locking=legacy no lockfs was taken before (vfs_mman_enter):
+	 * growing takes it here, before mman, as the seed's mmap path did. */
+	bool legacy = shim_opt.locking_legacy;
+	if (legacy)
+		fs_lock();
 	long r = grow_ramfs((uintptr_t)old, old_len, new_len, flags, (uintptr_t)na);
+	if (legacy) {
+		apply_pin_deltas();
+		fs_unlock();
+	}
 	return r == 1 ? VFS_PASS : r;
 }
 

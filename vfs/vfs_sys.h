@@ -127,6 +127,8 @@ void vfs_mman_leave(bool entered);
 long vfs_sys_mremap(void *old, size_t old_len, size_t new_len, int flags, void *na);
 /* fork child: pin the pages of inherited ramfs mappings again. */
 void vfs_map_fork_child(void);
+/* locking=legacy: give mman the way into the filesystem (vfs_init). */
+void vfs_map_legacy_init(void);
 bool vfs_fd_is_eof(int fd);
 int vfs_eof_fd(void);
 int vfs_seg_fd(int mnt);

@@ -1,12 +1,19 @@
 /*
  * stress_vfs — threads doing file I/O, renames and unlinks in /ramfs while
- * other threads map and unmap anonymous memory and ramfs files, all
- * through the vfs and mman handlers (the core is linked directly, with
- * its own segment).  Afterwards ramfs_fsck and mman_check must be clean
- * and the lock validator must have reported nothing.  Built with TSan
- * and ASan too.
+ * other threads map and unmap anonymous memory and ramfs files, and two
+ * threads re-map and re-protect one scratch range (one with MAP_FIXED,
+ * the other with mprotect: the same pages' owners are checked by one and
+ * changed by the other), all through the vfs and mman handlers (the core
+ * is linked directly, with its own segment).  Afterwards ramfs_fsck and
+ * mman_check must be clean and the lock validator must have reported
+ * nothing.  Built with TSan and ASan too.
  *
- * Usage: stress_vfs [seconds]   (default 3)
+ * Usage: stress_vfs [seconds] [OPTIONS]   (default 3 s)
+ * OPTIONS are VADSHIM_OPTIONS-style settings added to the test's own
+ * (tests/stress/check_legacy.py passes locking=legacy and friends).  Under
+ * locking=legacy the validator must report (the seed's inversions), and
+ * the main thread prints "progress N" every 200 ms so that a driver can
+ * tell a deadlock (N stops) from a slow run.
  * Prints the operation counts and finally "N passed, N failed".
  */
 #include <errno.h>
@@ -30,9 +37,11 @@
 #define NFILE_THREADS 2
 #define NMAP_THREADS 2
 #define NLIST_THREADS 1
+#define SCRATCH_PAGES 32
 
 static atomic_int stop;
-static atomic_long n_io, n_rename, n_unlink, n_map, n_list, n_bad;
+static atomic_long n_io, n_rename, n_unlink, n_map, n_list, n_scratch, n_bad;
+static uintptr_t scratch;       /* SCRATCH_PAGES, mapped by main, never unmapped */
 static char seg_name[64];
 
 static void bad(const char *what, long r)
@@ -111,15 +120,14 @@ static void *file_worker(void *arg)
 	return NULL;
 }
 
-/* Anonymous mappings and MAP_SHARED mappings of a ramfs file, written
+/* An anonymous mapping and a MAP_SHARED mapping of a ramfs file, written
  * through the mapping and read back through the descriptor. */
-static void *map_worker(void *arg)
+static void map_round(long id, unsigned *seedp)
 {
-	long id = (long)arg;
-	unsigned seed = (unsigned)id * 104729u;
+	unsigned seed = *seedp;
 	char p[256], back[64];
 	snprintf(p, sizeof(p), "/ramfs/s/m%ld", id);
-	while (!atomic_load(&stop)) {
+	do {
 		size_t len = (size_t)(1 + rand_r(&seed) % 16) * 4096;
 		bool in = vfs_mman_enter();
 		long a = mman_sys_mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -127,7 +135,7 @@ static void *map_worker(void *arg)
 		vfs_mman_leave(in);
 		if (a < 0 && a > -4096) {
 			bad("anon mmap", a);
-			continue;
+			break;
 		}
 		memset((void *)a, 1, len);
 		long fd = open_(p, O_RDWR | O_CREAT);
@@ -161,6 +169,48 @@ static void *map_worker(void *arg)
 		if (r)
 			bad("anon munmap", r);
 		atomic_fetch_add(&n_map, 1);
+	} while (0);
+	*seedp = seed;
+}
+
+static void *map_worker(void *arg)
+{
+	long id = (long)arg;
+	unsigned seed = (unsigned)id * 104729u;
+	while (!atomic_load(&stop))
+		map_round(id, &seed);
+	return NULL;
+}
+
+/*
+ * Two threads on one range: id 0 maps pieces of it again (MAP_FIXED
+ * replaces), id 1 changes the protection of pieces of it.  Each call's
+ * ownership check reads the owners of pages the other thread's call is
+ * rewriting; under the fixed design both run entirely under mman.lock.
+ * The range is always mapped, so no other thread's mapping lands in it.
+ */
+static void *scratch_worker(void *arg)
+{
+	long id = (long)arg;
+	unsigned seed = (unsigned)id * 15485863u + 1;
+	while (!atomic_load(&stop)) {
+		size_t k = (size_t)(rand_r(&seed) % (SCRATCH_PAGES - 8));
+		size_t n = (size_t)(1 + rand_r(&seed) % 8);
+		uintptr_t a = scratch + k * 4096;
+		bool in = vfs_mman_enter();
+		long r;
+		if (id == 0) {
+			r = mman_sys_mmap((void *)a, n * 4096, PROT_READ | PROT_WRITE,
+					  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+			r = r == (long)a ? 0 : r;
+		} else {
+			r = mman_sys_mprotect((void *)a, n * 4096,
+					      rand_r(&seed) % 2 ? PROT_READ : PROT_READ | PROT_WRITE, -1);
+		}
+		vfs_mman_leave(in);
+		if (r)
+			bad(id == 0 ? "scratch mmap fixed" : "scratch mprotect", r);
+		atomic_fetch_add(&n_scratch, 1);
 	}
 	return NULL;
 }
@@ -197,16 +247,23 @@ int main(int argc, char **argv)
 	int secs = argc > 1 ? atoi(argv[1]) : 3;
 	int passed = 0, failed = 0;
 	snprintf(seg_name, sizeof(seg_name), "stress%d", (int)getpid());
-	char opts[256];
-	snprintf(opts, sizeof(opts), "ramfs=%s:ramfs_size=64M", seg_name);
+	char opts[512];
+	snprintf(opts, sizeof(opts), "ramfs=%s:ramfs_size=64M%s%.400s", seg_name,
+		 argc > 2 ? ":" : "", argc > 2 ? argv[2] : "");
 	const char *err;
 	shim_real_init();
 	if (shim_options_parse(opts, &err)) {
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
+	/* As the shim's constructor applies them; the exit code stays 0:
+	 * this program judges the reports itself. */
 	lk_config.lockdep = 1;
 	lk_config.exitcode = 0;
+	lk_config.held_stacks = shim_opt.held_stacks;
+	lk_config.stack_depth = shim_opt.stack_depth;
+	lk_config.json = shim_opt.report_json;
+	bool legacy = shim_opt.locking_legacy;
 	if (mman_init((size_t)1 << 30, 16384) || vfs_init() || !vfs.ready) {
 		fprintf(stderr, "stress_vfs: cannot set up the arena and the ramfs\n");
 		return 1;
@@ -219,21 +276,54 @@ int main(int argc, char **argv)
 		snprintf(p, sizeof(p), "/ramfs/s/t%ld", i);
 		vfs_sys_mkdirat(AT_FDCWD, p, 0755, &hp);
 	}
-	pthread_t th[NFILE_THREADS + NMAP_THREADS + NLIST_THREADS];
+	scratch = (uintptr_t)mman_sys_mmap(NULL, SCRATCH_PAGES * 4096, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if ((long)scratch < 0 && (long)scratch > -4096) {
+		fprintf(stderr, "stress_vfs: cannot map the scratch range\n");
+		return 1;
+	}
+	/* One round before the threads start: every lock path of the
+	 * workload is taken once without contention, so that under
+	 * locking=legacy each inversion is reported even if the run
+	 * deadlocks at its first contended round. */
+	unsigned seed0 = 1;
+	map_round(NMAP_THREADS, &seed0);
+	pthread_t th[NFILE_THREADS + NMAP_THREADS + NLIST_THREADS + 2];
 	int nt = 0;
+	/* The scratch pair first: under locking=legacy the others deadlock
+	 * soon, possibly holding mman.lock, which the pair needs too; give
+	 * it a moment alone so that TSan sees its race either way. */
+	for (long i = 0; i < 2; i++)
+		pthread_create(&th[nt++], NULL, scratch_worker, (void *)i);
+	if (legacy)
+		usleep(200000);
 	for (long i = 0; i < NFILE_THREADS; i++)
 		pthread_create(&th[nt++], NULL, file_worker, (void *)i);
 	for (long i = 0; i < NMAP_THREADS; i++)
 		pthread_create(&th[nt++], NULL, map_worker, (void *)i);
 	for (long i = 0; i < NLIST_THREADS; i++)
 		pthread_create(&th[nt++], NULL, list_worker, (void *)i);
-	sleep((unsigned)secs);
+	if (legacy) {
+		/* The heartbeat: the main thread takes no lock, so it goes on
+		 * printing when the workers are deadlocked. */
+		setvbuf(stdout, NULL, _IOLBF, 0);
+		for (int t = 0; t < secs * 5; t++) {
+			usleep(200000);
+			/* the scratch threads take no filesystem lock: they
+			 * go on after a deadlock, so they do not count */
+			printf("progress %ld\n", atomic_load(&n_io) + atomic_load(&n_map) +
+			       atomic_load(&n_list));
+		}
+	} else {
+		sleep((unsigned)secs);
+	}
 	atomic_store(&stop, 1);
 	for (int i = 0; i < nt; i++)
 		pthread_join(th[i], NULL);
-	printf("stress_vfs: %ld file i/o, %ld renames, %ld unlinks, %ld map rounds, %ld listings\n",
+	printf("stress_vfs: %ld file i/o, %ld renames, %ld unlinks, %ld map rounds, %ld listings, "
+	       "%ld scratch calls\n",
 	       atomic_load(&n_io), atomic_load(&n_rename), atomic_load(&n_unlink),
-	       atomic_load(&n_map), atomic_load(&n_list));
+	       atomic_load(&n_map), atomic_load(&n_list), atomic_load(&n_scratch));
 
 	char msg[256];
 	int r = ramfs_fsck(vfs.mounts[0].fs, msg, sizeof(msg));
@@ -252,7 +342,17 @@ int main(int argc, char **argv)
 		printf("PASS mman_check clean\n");
 		passed++;
 	}
-	if (lk_violation_count()) {
+	if (legacy) {
+		/* The reports themselves are checked by check_legacy.py. */
+		if (lk_violation_count()) {
+			printf("PASS locking=legacy: the lock validator reported %u violation(s)\n",
+			       lk_violation_count());
+			passed++;
+		} else {
+			printf("FAIL locking=legacy: no lock-order report\n");
+			failed++;
+		}
+	} else if (lk_violation_count()) {
 		printf("FAIL the lock validator reported %u violation(s)\n", lk_violation_count());
 		failed++;
 	} else {
@@ -266,7 +366,8 @@ int main(int argc, char **argv)
 		printf("PASS every result was one a kernel could give\n");
 		passed++;
 	}
-	if (!atomic_load(&n_io) || !atomic_load(&n_map) || !atomic_load(&n_list)) {
+	if (!atomic_load(&n_io) || !atomic_load(&n_map) || !atomic_load(&n_list) ||
+	    !atomic_load(&n_scratch)) {
 		printf("FAIL some worker made no progress\n");
 		failed++;
 	} else {

@@ -113,6 +113,12 @@ struct lk_thread {
 	unsigned nheld;
 	unsigned overflow;      /* acquisitions not recorded: held[] was full */
 	int in_runtime;         /* capturing or reporting: nested locks unchecked */
+	/* The last order checked clean with one lock held (held class ->
+	 * acquired class): the rank pair is fine, the edge is in the graph
+	 * and not on a cycle.  An edge's flags are set once, when it is
+	 * inserted, so such an order stays clean and needs no second check
+	 * (the common case: lockfs -> ramfs_seg on every file call). */
+	uint16_t clean_from, clean_to;
 	struct lk_held held[LK_MAX_HELD];
 };
 
@@ -390,7 +396,15 @@ static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t
 		return 0;
 	if (t->nheld == 0 && !lk_config.held_stacks)
 		return 0;       /* nothing held: no order, no rank to check */
+	if (t->nheld == 1 && !lk_config.held_stacks && t->held[0].cls == t->clean_from &&
+	    id == t->clean_to)
+		return 0;
 	lk_valid_before_acquire(t->held, t->nheld, id, l->cls->rank, &v);
+	if (t->nheld == 1 && t->held[0].cls && !v.missing && !v.nnew && !v.nrepeat &&
+	    !v.full && !v.lost) {
+		t->clean_from = t->held[0].cls;
+		t->clean_to = id;
+	}
 	if (v.missing || v.nnew)
 		return lk_check_slow(t, l, id, pc, entry, &v);
 	if (v.full)

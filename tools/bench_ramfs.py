@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Driver of `vadshim bench ramfs`: file operations on tmpfs (/dev/shm,
 natively) against the same operations on /ramfs (under the shim), in the
-same run, alternating round by round; the table shows medians and ratios.
+same run, alternating round by round.  The table shows, for single
+operations, the best of the runs on each side (processes on this kind of
+machine fall into a fast and a slow mode, about 2x apart, by address
+layout: a median would mix them), and for whole programs the median.
 
     tools/bench_ramfs.py --bench build/normal/tests/bench/bench_ramfs \\
                          --lib build/normal/libvadshim.so [--rounds 5]
@@ -32,6 +35,9 @@ OPS = [
     ("seqwrite", "sequential write 1 GiB (1 MiB calls)", 1024, "speedup", 1.5),
     ("seqread", "sequential read 1 GiB (1 MiB calls)", 1024, "speedup", 1.5),
 ]
+
+
+MICRO_ROUNDS = 9
 
 
 def run_op(bench, lib, seg, d, op, n, extra=""):
@@ -83,7 +89,7 @@ def main():
                            check=True)
         for name, label, n, kind, target in OPS:
             nat, shim, nodep = [], [], []
-            for r in range(args.rounds):
+            for r in range(max(args.rounds, MICRO_ROUNDS)):
                 order = [0, 1, 2] if r % 2 == 0 else [2, 1, 0]
                 for side in order:
                     if side == 0:
@@ -93,10 +99,12 @@ def main():
                     elif lib:
                         nodep.append(run_op(args.bench, lib, seg, ramfs_dir, name, n,
                                             ":lockdep=0"))
-            results[name] = (label, statistics.median(nat),
-                             statistics.median(shim) if shim else None, kind, target)
+            # Best of the rounds: on this kind of machine one process in
+            # two runs in a slow mode (about 2x, by address layout), so a
+            # median mixes modes and a minimum compares like with like.
+            results[name] = (label, min(nat), min(shim) if shim else None, kind, target)
             if nodep:
-                lockdep_ratio[label] = statistics.median(shim) / statistics.median(nodep)
+                lockdep_ratio[label] = min(shim) / min(nodep)
         # Whole programs: tar x of a 20 000-file tree, sqlite3 100 000 rows.
         src = tempfile.mkdtemp(prefix="vadshim_tarsrc.", dir="/dev/shm")
         for i in range(200):
@@ -138,8 +146,9 @@ def main():
         except OSError:
             pass
 
-    print("vadshim bench ramfs: /ramfs under the shim vs tmpfs (/dev/shm) natively, "
-          "median of %d rounds" % args.rounds)
+    print("vadshim bench ramfs: /ramfs under the shim vs tmpfs (/dev/shm) natively; "
+          "operations: best of %d runs; whole programs: median of %d"
+          % (max(args.rounds, MICRO_ROUNDS), args.rounds))
     print("%-40s %14s %14s %9s  %s" % ("operation", "tmpfs ns/op", "ramfs ns/op",
                                          "speedup", "target"))
     for name, (label, nat, shim, kind, target) in results.items():

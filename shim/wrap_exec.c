@@ -17,12 +17,17 @@
  * No shared state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "shim/lk.h"
 #include "shim/real_fs.h"
 #include "shim/shim.h"
 #include "vfs/vfs_sys.h"
@@ -194,4 +199,160 @@ SHIM_EXPORT int execle(const char *path, const char *arg, ...)
 SHIM_EXPORT pid_t vfork(void)
 {
 	return fork();
+}
+
+/*
+ * system and popen: glibc runs the shell through its internal
+ * posix_spawn, which passes no descriptor table, so a child would find
+ * its inherited ramfs descriptors (a redirected stdout, say) dead.  When
+ * the process has ramfs descriptors or a cwd inside a mount, they are
+ * served here with fork and the wrapped execve; otherwise glibc's own run
+ * unchanged.  The popen registry (FILE -> child pid) is guarded by
+ * popen_lock, a leaf lock (never held across fork or a call into the
+ * vfs: fdopen and fclose run outside it).
+ */
+SHIM_REAL_DECL(system);
+SHIM_REAL_DECL(popen);
+SHIM_REAL_DECL(pclose);
+
+static bool exec_needs_shim(void)
+{
+	return vfs.ready && (vfs_fdt_hi() || vfs_cwd_mine());
+}
+
+SHIM_EXPORT int system(const char *cmd)
+{
+	if (!exec_needs_shim())
+		return SHIM_REAL(system)(cmd);
+	if (!SHIM_LAUNDER(cmd))
+		return 1;       /* a shell is available */
+	struct sigaction ign = { .sa_handler = SIG_IGN }, old_int, old_quit;
+	sigset_t block, old_mask;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGINT, &ign, &old_int);
+	sigaction(SIGQUIT, &ign, &old_quit);
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &block, &old_mask);
+	int status = -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGQUIT, &old_quit, NULL);
+		sigprocmask(SIG_SETMASK, &old_mask, NULL);
+		char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+		execve("/bin/sh", argv, environ);
+		_exit(127);
+	}
+	if (pid > 0) {
+		while (waitpid(pid, &status, 0) < 0) {
+			if (errno != EINTR) {
+				status = -1;
+				break;
+			}
+		}
+	}
+	int saved = errno;
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGQUIT, &old_quit, NULL);
+	sigprocmask(SIG_SETMASK, &old_mask, NULL);
+	errno = saved;
+	return status;
+}
+
+#define POPEN_MAX 256
+static struct lk_class popen_class = LK_CLASS_INIT("shim_popen", LK_RANK_LEAF + 20, false);
+static struct lk_lock popen_lock = LK_LOCK_INIT(&popen_class, "popen registry");
+static struct {
+	FILE *f;
+	pid_t pid;
+} popen_tab[POPEN_MAX];
+
+SHIM_EXPORT FILE *popen(const char *cmd, const char *mode)
+{
+	if (!exec_needs_shim())
+		return SHIM_REAL(popen)(cmd, mode);
+	bool rd = mode && mode[0] == 'r', wr = mode && mode[0] == 'w';
+	bool cloexec = mode && strchr(mode, 'e');
+	if ((!rd && !wr) || (mode[1] && mode[1] != 'e')) {
+		errno = EINVAL;
+		return NULL;
+	}
+	int p[2];
+	if (pipe2(p, O_CLOEXEC))
+		return NULL;
+	int mine = rd ? p[0] : p[1], theirs = rd ? p[1] : p[0];
+	/* Not under popen_lock: fork's handlers take the fdtable lock and
+	 * lockfs, which rank below it. */
+	pid_t pid = fork();
+	if (pid == 0) {
+		/* POSIX: the child closes the streams of earlier popens (the
+		 * table as the parent last wrote it; the child has one thread) */
+		for (int i = 0; i < POPEN_MAX; i++)
+			if (popen_tab[i].f)
+				close(fileno(popen_tab[i].f));
+		int want = rd ? 1 : 0;
+		if (theirs != want) {
+			dup2(theirs, want);
+		} else {
+			fcntl(theirs, F_SETFD, 0);
+		}
+		char *argv[] = { (char *)"sh", (char *)"-c", (char *)cmd, NULL };
+		execve("/bin/sh", argv, environ);
+		_exit(127);
+	}
+	int e = errno;
+	close(theirs);
+	if (pid < 0) {
+		close(mine);
+		errno = e;
+		return NULL;
+	}
+	if (!cloexec)
+		fcntl(mine, F_SETFD, 0);
+	FILE *f = fdopen(mine, rd ? "r" : "w");
+	int slot = -1;
+	if (f) {
+		lk_lock(&popen_lock);
+		for (int i = 0; i < POPEN_MAX; i++)
+			if (!popen_tab[i].f) {
+				slot = i;
+				popen_tab[i].f = f;
+				popen_tab[i].pid = pid;
+				break;
+			}
+		lk_unlock(&popen_lock);
+	}
+	if (slot < 0) {
+		e = f ? EMFILE : errno;
+		if (f)
+			fclose(f);
+		else
+			close(mine);
+		waitpid(pid, NULL, 0);
+		errno = e;
+		return NULL;
+	}
+	return f;
+}
+
+SHIM_EXPORT int pclose(FILE *f)
+{
+	pid_t pid = -1;
+	lk_lock(&popen_lock);
+	for (int i = 0; i < POPEN_MAX; i++)
+		if (popen_tab[i].f == f) {
+			pid = popen_tab[i].pid;
+			popen_tab[i].f = NULL;
+			break;
+		}
+	lk_unlock(&popen_lock);
+	if (pid < 0)
+		return SHIM_REAL(pclose)(f);
+	fclose(f);
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return status;
 }

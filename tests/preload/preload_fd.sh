@@ -1,5 +1,5 @@
 #!/bin/bash
-# preload_fd.sh LIBVADSHIM FD_ORACLE — descriptor semantics in /ramfs.
+# preload_fd.sh LIBVADSHIM FD_ORACLE SYSTEM_ORACLE — descriptor semantics in /ramfs.
 #
 # fd_oracle prints a transcript of descriptor behaviour (numbering, the dup
 # family, close-on-exec, offsets and status flags shared after dup and
@@ -29,4 +29,15 @@ else
 fi
 status "fd_oracle" $nrc $src
 same "fd_oracle transcript ($(wc -l <"$WORK/native.out") lines)" "$WORK/native.out" "$WORK/shim.out"
+
+# system() and popen() children write to the program's stdout, a file in
+# the ramfs: glibc would start them without the descriptor table.
+SYSTEM=$(realpath "$3")
+native bash -c '"$1" > "$2/sys.out"; cat "$2/sys.out"' _ "$SYSTEM" "$NDIR" >"$WORK/n.sys" 2>&1
+if [ -n "$SHIM" ]; then
+	preloaded bash -c '"$1" > /ramfs/fd/sys.out; cat /ramfs/fd/sys.out' _ "$SYSTEM" >"$WORK/s.sys" 2>&1
+else
+	native bash -c '"$1" > "$2/sys2.out"; cat "$2/sys2.out"' _ "$SYSTEM" "$NDIR" >"$WORK/s.sys" 2>&1
+fi
+same "system and popen with stdout in the ramfs" "$WORK/n.sys" "$WORK/s.sys"
 finish

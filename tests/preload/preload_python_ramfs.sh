@@ -58,10 +58,10 @@ outcomes "$WORK/native.log" >"$WORK/native.sum"
 outcomes "$WORK/shim.log" >"$WORK/shim.sum"
 known() { grep -v '^#' "$KNOWN" 2>/dev/null | awk 'NF {print $1}'; }
 
-echo "native:  $(grep -E '^Total tests:' "$WORK/native.log") $(grep -E '^Result:' "$WORK/native.log")"
-echo "preload: $(grep -E '^Total tests:' "$WORK/shim.log") $(grep -E '^Result:' "$WORK/shim.log")"
-if ! grep -q '^Total tests:' "$WORK/shim.log"; then
-	fail "python tests: no 'Total tests:' line $SHIM_LABEL (crashed or hung?)"
+echo "native:  $(grep -E '^(Total tests:|Result:|Tests result:)' "$WORK/native.log" | tr '\n' ' ')"
+echo "preload: $(grep -E '^(Total tests:|Result:|Tests result:)' "$WORK/shim.log" | tr '\n' ' ')"
+if ! grep -qE '^(Total tests:|Result:|Tests result:)' "$WORK/shim.log"; then
+	fail "python tests: no final result line $SHIM_LABEL (crashed or hung?)"
 	tail -40 "$WORK/shim.log"
 	finish
 fi

@@ -1,7 +1,8 @@
 /*
  * lk_stack: stack capture, the stack depot, symbolization.
  *
- * Shared state: lk_depot (below).  No lock guards it, because capture
+ * Shared state: lk_stack_pipe (libunwind's validation pipe, atomic words
+ * written once) and lk_depot (below).  No lock guards the depot, because capture
  * runs inside lk_lock, before the thread blocks, on every acquisition:
  *  - a record is reserved by compare-and-swap on lk_depot.used, written,
  *    then published by compare-and-swap of its id into an empty hash slot

@@ -14,7 +14,8 @@
  * the parent.  vfork is served as fork, which a correct vfork program
  * cannot tell apart.
  *
- * No shared state.
+ * Shared state: popen_tab (FILE -> child pid of the shim's popen), guarded
+ * by popen_lock, a leaf lock (rank LK_RANK_LEAF + 20).
  */
 #include <errno.h>
 #include <fcntl.h>

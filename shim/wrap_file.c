@@ -35,11 +35,7 @@
 
 /* Might (dirfd, path) belong to a mount?  False for every host path
  * that cannot name one: those go straight to the host. */
-static inline bool path_ours(int dirfd, const char *path)
-{
-	return vfs.ready && path &&
-	       (vfs_fd_mine(dirfd) || vfs_path_maybe_mine(path));
-}
+#define path_ours vfs_call_maybe_mine
 
 static inline bool fd_ours(int fd)
 {

@@ -24,10 +24,7 @@
 #include "shim/shim.h"
 #include "vfs/vfs_sys.h"
 
-static inline bool path_ours(int dirfd, const char *path)
-{
-	return vfs.ready && path && (vfs_fd_mine(dirfd) || vfs_path_maybe_mine(path));
-}
+#define path_ours vfs_call_maybe_mine
 
 /*
  * One wrapper shape for path calls: ask the vfs, and on VFS_PASS call the
@@ -284,7 +281,7 @@ SHIM_REAL_DECL(futimens);
 SHIM_EXPORT int utimensat(int dirfd, const char *path_, const struct timespec ts[2], int flags)
 {
 	const char *path = SHIM_LAUNDER(path_);
-	if (!vfs.ready || !((path && vfs_path_maybe_mine(path)) || vfs_fd_mine(dirfd)))
+	if (!path_ours(dirfd, path) && !(vfs.ready && vfs_fd_mine(dirfd)))
 		return SHIM_REAL(utimensat)(dirfd, path, ts, flags);
 	struct vfs_hostpath hp;
 	long r = vfs_sys_utimensat(dirfd, path, ts, flags, &hp);

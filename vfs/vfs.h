@@ -23,9 +23,18 @@
  * flush file mappings take lockfs inside mman.lock (mman_sys.c).
  *
  * Guards:
- *   mounts[], nmounts, placeholder_fd, cred  written at init, read-only after
+ *   mounts[].prefix/parent, nmounts   written at init, read-only after
+ *   mounts[].ops/fs, placeholder_fd   written once, under lockfs, by the
+ *                          attach (vfs.c), then published by attach_state
+ *                          (atomic, release); read-only after
+ *   cred                   written at init and by the set*id and umask
+ *                          wrappers (plain word stores: a racing file call
+ *                          sees the old or the new value, as with the
+ *                          kernel's own credentials)
+ *   vfs_fsck_each (vfs.c)  written at init, read-only after
  *   fdt[] entries          written under fdt_lock, read lock-free (atomic) by
  *                          the wrappers' "is this descriptor ours" test
+ *   fdt_hi (vfs_fd.c)      atomic, only grows, raised with fdt_lock held
  *   vfs_cwd (vfs_path.c)  atomic word; changed with fdt_lock held
  */
 #ifndef VADSHIM_VFS_H
@@ -73,6 +82,13 @@ static inline bool vfs_fd_mine(int fd)
 /* Does the path possibly name something under a mount (or is the cwd
  * inside one)?  A cheap test so that host paths cost a few ns. */
 bool vfs_path_maybe_mine(const char *path);
+
+/* The wrappers' gate for a (dirfd, path) call: false sends it straight to
+ * the host. */
+static inline bool vfs_call_maybe_mine(int dirfd, const char *path)
+{
+	return vfs.ready && path && (vfs_fd_mine(dirfd) || vfs_path_maybe_mine(path));
+}
 
 /* Mount the ramfs (options mount=, ramfs=, ramfs_size=) and adopt
  * descriptors handed over by exec.  Returns 0 or -errno (a message was

@@ -177,13 +177,7 @@ long vfs_sys_fchown(int fd, uid_t uid, gid_t gid)
 
 long vfs_sys_futimens(int fd, const struct timespec ts[2])
 {
-	struct vfs_attr a = { .mask = VFS_ATTR_TIMES };
-	if (ts) {
-		a.times[0] = ts[0];
-		a.times[1] = ts[1];
-	} else {
-		a.times[0].tv_nsec = a.times[1].tv_nsec = UTIME_NOW;
-	}
+	struct vfs_attr a = vfs_times_attr(ts);
 	return fd_setattr(fd, &a);
 }
 

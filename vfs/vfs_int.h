@@ -41,6 +41,19 @@ static inline vfs_ofd fd_ofd(int fd)
 	return atomic_load_explicit(&vfs.fdt[fd].ofd, memory_order_acquire);
 }
 
+/* utimensat's times as a setattr request (NULL: both now). */
+static inline struct vfs_attr vfs_times_attr(const struct timespec ts[2])
+{
+	struct vfs_attr a = { .mask = VFS_ATTR_TIMES };
+	if (ts) {
+		a.times[0] = ts[0];
+		a.times[1] = ts[1];
+	} else {
+		a.times[0].tv_nsec = a.times[1].tv_nsec = UTIME_NOW;
+	}
+	return a;
+}
+
 /* Make a kernel descriptor (lowest free >= minfd) for ofd of mount mi.
  * Called with fdt_lock held; takes over the caller's reference. */
 long vfs_fd_install(int mi, vfs_ofd ofd, int minfd, int cloexec);

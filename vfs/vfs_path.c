@@ -105,7 +105,8 @@ static int classify(int dirfd, const char *path, struct vfs_hostpath *hp, struct
 	if (!vfs.nmounts)
 		return 0;
 	if (path[0] == '/')
-		return vfs_path_maybe_mine(path) ? match_abs(path, t) : 0;
+		return match_abs(path, t);      /* exact; the gate in the wrappers
+						   already sent most host paths away */
 	if (dirfd == AT_FDCWD) {
 		uint64_t c = atomic_load_explicit(&vfs_cwd, memory_order_acquire);
 		if (c) {
@@ -453,13 +454,7 @@ long vfs_sys_fchownat(int dirfd, const char *path, uid_t uid, gid_t gid, int fla
 long vfs_sys_utimensat(int dirfd, const char *path, const struct timespec ts[2],
 		       int flags, struct vfs_hostpath *hp)
 {
-	struct vfs_attr a = { .mask = VFS_ATTR_TIMES };
-	if (ts) {
-		a.times[0] = ts[0];
-		a.times[1] = ts[1];
-	} else {
-		a.times[0].tv_nsec = a.times[1].tv_nsec = UTIME_NOW;
-	}
+	struct vfs_attr a = vfs_times_attr(ts);
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return (path && vfs_path_maybe_mine(path)) || vfs_fd_mine(dirfd) ? -EINVAL
 										: VFS_PASS;

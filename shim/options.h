@@ -34,6 +34,7 @@ struct shim_options {
 	char ramfs[64];         /* segment name: /dev/shm/vadshim.<uid>.<ramfs> */
 	size_t ramfs_size;      /* capacity of a new segment */
 	int ramfs_fsck;         /* run ramfs_fsck after every file call */
+	int preserve_env;       /* keep LD_PRELOAD and VADSHIM_OPTIONS across exec */
 };
 
 extern struct shim_options shim_opt;

@@ -25,10 +25,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shim/exec_int.h"
 #include "shim/lk.h"
+#include "shim/options.h"
 #include "shim/real_fs.h"
 #include "shim/shim.h"
 #include "vfs/vfs_sys.h"
@@ -38,21 +44,276 @@ extern char **environ;
 SHIM_REAL_DECL(execve);
 
 #define EXEC_MAX_ENV 8192
+#define EXEC_MAX_INTERP 4       /* #! levels the kernel follows (else ELOOP) */
 
-SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+/*
+ * preserve_env: "LD_PRELOAD=..." and "VADSHIM_OPTIONS=..." as this
+ * process started with them, put back into an envp that dropped them.
+ * Written once by the constructor below (before any thread): no lock.
+ */
+static char *keep_var[2];
+
+__attribute__((constructor(102))) static void exec_init(void)
 {
-	if (!vfs.ready || (!vfs_fdt_hi() && !vfs_cwd_mine()))
-		return SHIM_REAL(execve)(path, argv, envp);
+	static const char *const names[2] = { "LD_PRELOAD", "VADSHIM_OPTIONS" };
+	for (int i = 0; i < 2; i++) {
+		const char *v = getenv(names[i]);
+		if (!v)
+			continue;
+		size_t n = strlen(names[i]), l = strlen(v);
+		char *s = malloc(n + l + 2);
+		if (!s)
+			continue;
+		memcpy(s, names[i], n);
+		s[n] = '=';
+		memcpy(s + n + 1, v, l + 1);
+		keep_var[i] = s;
+	}
+}
+
+static bool env_has(char *const envp[], const char *var)
+{
+	size_t n = strcspn(var, "=") + 1;
+	for (size_t i = 0; envp && envp[i]; i++)
+		if (!strncmp(envp[i], var, n))
+			return true;
+	return false;
+}
+
+/* Would the wrapped execve add a variable to envp for preserve_env? */
+bool env_needs_fix(char *const envp[])
+{
+	if (!shim_opt.preserve_env)
+		return false;
+	for (int i = 0; i < 2; i++)
+		if (keep_var[i] && !env_has(envp, keep_var[i]))
+			return true;
+	return false;
+}
+
+/* Does an exec from this process need the shim's hand-over? */
+bool exec_needs_shim(void)
+{
+	return vfs.ready && (vfs_fdt_hi() || vfs_cwd_mine());
+}
+
+/* Can a program of kernel's credentials cred run a file of mode st? */
+static bool may_exec(const struct stat *st)
+{
+	const struct vfs_cred *c = &vfs.cred;
+	mode_t m = st->st_mode;
+	if (c->uid == 0)
+		return (m & 0111) != 0;
+	if (c->uid == st->st_uid)
+		return m & 0100;
+	bool in_group = c->gid == st->st_gid;
+	for (unsigned i = 0; i < c->ngroups && !in_group; i++)
+		in_group = c->groups[i] == st->st_gid;
+	return in_group ? (m & 0010) : (m & 0001);
+}
+
+static long host_exec(int dirfd, const char *path, char *const argv[], char *const env[],
+		      int flags)
+{
+	if (dirfd == AT_FDCWD && !flags)
+		SHIM_REAL(execve)(path, argv, env);
+	else
+		syscall(SYS_execveat, dirfd, path, argv, env, flags);
+	return -errno;
+}
+
+/* A copy of ramfs file fd (an open description of ours) in a memfd. */
+static int copy_to_memfd(int fd, const char *name, bool cloexec)
+{
+	const char *base = strrchr(name, '/');
+	base = base && base[1] ? base + 1 : (name[0] ? name : "vadshim-exec");
+	int mfd = (int)syscall(SYS_memfd_create, base, cloexec ? MFD_CLOEXEC : 0);
+	if (mfd < 0)
+		return -errno;
+	char buf[32768];
+	off_t off = 0;
+	for (;;) {
+		struct iovec v = { buf, sizeof(buf) };
+		long n = vfs_sys_rw(fd, &v, 1, off, 0, 0);
+		if (n < 0) {
+			syscall(SYS_close, mfd);
+			return (int)n;
+		}
+		if (n == 0)
+			break;
+		for (long w = 0; w < n;) {
+			long k = syscall(SYS_write, mfd, buf + w, (size_t)(n - w));
+			if (k < 0) {
+				k = -errno;
+				syscall(SYS_close, mfd);
+				return (int)k;
+			}
+			w += k;
+		}
+		off += n;
+	}
+	return mfd;
+}
+
+static long exec_at(int dirfd, const char *path, char *const argv[], char *const env[],
+		    int flags, int depth);
+
+/*
+ * A program stored in a mount: the kernel cannot read it, so the shim
+ * does what the kernel's binfmt handlers would.  An ELF binary is copied
+ * to a close-on-exec memfd and run with execveat(AT_EMPTY_PATH) (the
+ * memfd closes at exec: nothing leaks into the new image); a #! script
+ * runs its interpreter with the script's path, as the kernel does, and
+ * the interpreter (shimmed) opens the script through the shim.  A script
+ * named by a descriptor or relative to a directory descriptor goes over
+ * as /dev/fd/N of a memfd copy, left open as the kernel leaves its
+ * /dev/fd/N.
+ */
+static long exec_ramfs(int dirfd, const char *path, const struct stat *st,
+		       char *const argv[], char *const env[], int flags, int depth)
+{
+	if (S_ISLNK(st->st_mode) && (flags & AT_SYMLINK_NOFOLLOW))
+		return -ELOOP;
+	if (!S_ISREG(st->st_mode) || !may_exec(st))
+		return -EACCES;
+	bool by_fd = !path[0];
+	int fd = dirfd;
+	if (!by_fd) {
+		struct vfs_hostpath hp;
+		int of = O_RDONLY | O_CLOEXEC | ((flags & AT_SYMLINK_NOFOLLOW) ? O_NOFOLLOW : 0);
+		long r = vfs_sys_openat(dirfd, path, of, 0, &hp);
+		if (r == VFS_PASS)
+			return -ENOENT;
+		if (r < 0)
+			return r;
+		fd = (int)r;
+	}
+	char hdr[256];
+	struct iovec v = { hdr, sizeof(hdr) - 1 };
+	long n = vfs_sys_rw(fd, &v, 1, 0, 0, 0);
+	long ret;
+	if (n >= 4 && !memcmp(hdr, "\177ELF", 4)) {
+		int mfd = copy_to_memfd(fd, path[0] ? path : "vadshim-exec", true);
+		if (!by_fd)
+			vfs_sys_close(fd);
+		if (mfd < 0)
+			return mfd;
+		syscall(SYS_execveat, mfd, "", argv, env, AT_EMPTY_PATH);
+		ret = -errno;
+		syscall(SYS_close, mfd);
+		return ret;
+	}
+	if (n < 2 || hdr[0] != '#' || hdr[1] != '!') {
+		if (!by_fd)
+			vfs_sys_close(fd);
+		return n < 0 ? n : -ENOEXEC;
+	}
+	/* The kernel's #! line: "#!" blanks INTERP [blanks ARG] blanks, one
+	 * line within the first 256 bytes; no interpreter is ENOEXEC. */
+	hdr[n] = 0;
+	char *nl = memchr(hdr, '\n', (size_t)n);
+	if (nl)
+		*nl = 0;
+	char *ip = hdr + 2;
+	while (*ip == ' ' || *ip == '\t')
+		ip++;
+	char *ie = ip;
+	while (*ie && *ie != ' ' && *ie != '\t')
+		ie++;
+	if (ie == ip || (!nl && !*ie && n == (long)sizeof(hdr) - 1)) {
+		if (!by_fd)
+			vfs_sys_close(fd);
+		return -ENOEXEC;
+	}
+	char *arg = ie;
+	if (*arg) {
+		*arg++ = 0;
+		while (*arg == ' ' || *arg == '\t')
+			arg++;
+		char *e = arg + strlen(arg);
+		while (e > arg && (e[-1] == ' ' || e[-1] == '\t'))
+			*--e = 0;
+	}
+	char fdname[32];
+	const char *script = path;
+	int mfd = -1;
+	if (by_fd || (dirfd != AT_FDCWD && path[0] != '/')) {
+		/* The kernel names such a script /dev/fd/N[/path], which a
+		 * close-on-exec N cannot give the interpreter: ENOENT. */
+		long fl = syscall(SYS_fcntl, dirfd, F_GETFD);
+		mfd = fl >= 0 && (fl & FD_CLOEXEC) ? -ENOENT : copy_to_memfd(fd, path, false);
+		if (mfd < 0) {
+			if (!by_fd)
+				vfs_sys_close(fd);
+			return mfd;
+		}
+		snprintf(fdname, sizeof(fdname), "/dev/fd/%d", mfd);
+		script = fdname;
+	}
+	if (!by_fd)
+		vfs_sys_close(fd);
+	size_t argc = 0;
+	while (argv && argv[argc])
+		argc++;
+	char **nargv = alloca((argc + 4) * sizeof(char *));
+	size_t k = 0;
+	nargv[k++] = ip;
+	if (*arg)
+		nargv[k++] = arg;
+	nargv[k++] = (char *)script;
+	for (size_t i = 1; i < argc; i++)
+		nargv[k++] = argv[i];
+	nargv[k] = NULL;
+	ret = exec_at(AT_FDCWD, ip, nargv, env, 0, depth + 1);
+	if (mfd >= 0)
+		syscall(SYS_close, mfd);
+	/* A missing or unusable interpreter is reported as the kernel does. */
+	return ret == -ENOEXEC ? -ENOEXEC : ret;
+}
+
+/* exec of (dirfd, path) with env already prepared; returns -errno. */
+static long exec_at(int dirfd, const char *path, char *const argv[], char *const env[],
+		    int flags, int depth)
+{
+	if (depth > EXEC_MAX_INTERP)
+		return -ELOOP;
+	struct vfs_hostpath hp;
+	if (vfs.ready && path &&
+	    (vfs_fd_mine(dirfd) || (path[0] && vfs_path_maybe_mine(path)))) {
+		struct stat st;
+		long r = vfs_sys_fstatat(dirfd, path, &st,
+					 flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), &hp);
+		if (r != VFS_PASS)
+			return r < 0 ? r : exec_ramfs(dirfd, path, &st, argv, env, flags, depth);
+		path = hp.path;
+	}
+	return host_exec(dirfd, path, argv, env, flags);
+}
+
+/*
+ * Every exec of the shim goes through here: the environment for the new
+ * image is envp without stale hand-over variables, plus VADSHIM_FDS (the
+ * descriptor table), VADSHIM_CWD (a cwd inside a mount) and, with
+ * preserve_env=1, LD_PRELOAD and VADSHIM_OPTIONS when envp dropped them.
+ */
+static int do_exec(int dirfd, const char *path, char *const argv[], char *const envp[],
+		   int flags)
+{
+	if (!exec_needs_shim() && !env_needs_fix(envp) &&
+	    !(vfs.ready && path && (vfs_fd_mine(dirfd) || vfs_path_maybe_mine(path)))) {
+		errno = (int)-host_exec(dirfd, path, argv, envp, flags);
+		return -1;
+	}
 	static __thread char fds[16384];
 	static __thread char cwd[PATH_MAX + 16];
-	long n = vfs_fdt_hi() ? vfs_exec_fds(fds, sizeof(fds)) : 0;
+	long n = vfs.ready && vfs_fdt_hi() ? vfs_exec_fds(fds, sizeof(fds)) : 0;
 	if (n < 0) {
 		errno = E2BIG;
 		return -1;
 	}
 	/* A cwd inside a mount goes over as a path the new image chdirs to. */
 	bool have_cwd = false;
-	if (vfs_cwd_mine()) {
+	if (vfs.ready && vfs_cwd_mine()) {
 		memcpy(cwd, "VADSHIM_CWD=", 12);
 		long r = vfs_sys_getcwd(cwd + 12, sizeof(cwd) - 12);
 		have_cwd = r > 0;
@@ -60,21 +321,50 @@ SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
 	size_t cnt = 0;
 	while (envp && envp[cnt])
 		cnt++;
-	if (cnt + 3 > EXEC_MAX_ENV) {
+	if (cnt + 5 > EXEC_MAX_ENV) {
 		errno = E2BIG;
 		return -1;
 	}
-	char **env = alloca((cnt + 3) * sizeof(char *));
+	char **env = alloca((cnt + 5) * sizeof(char *));
 	size_t k = 0;
 	for (size_t i = 0; i < cnt; i++)
 		if (strncmp(envp[i], "VADSHIM_FDS=", 12) && strncmp(envp[i], "VADSHIM_CWD=", 12))
 			env[k++] = envp[i];
+	if (shim_opt.preserve_env)
+		for (int i = 0; i < 2; i++)
+			if (keep_var[i] && !env_has(envp, keep_var[i]))
+				env[k++] = keep_var[i];
 	if (n > 0)
 		env[k++] = fds;
 	if (have_cwd)
 		env[k++] = cwd;
 	env[k] = NULL;
-	return SHIM_REAL(execve)(path, argv, env);
+	errno = (int)-exec_at(dirfd, path, argv, env, flags, 0);
+	return -1;
+}
+
+SHIM_EXPORT int execve(const char *path, char *const argv[], char *const envp[])
+{
+	return do_exec(AT_FDCWD, path, argv, envp, 0);
+}
+
+SHIM_EXPORT int execveat(int dirfd, const char *path, char *const argv[],
+			 char *const envp[], int flags)
+{
+	if (flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return do_exec(dirfd, path, argv, envp, flags);
+}
+
+SHIM_EXPORT int fexecve(int fd, char *const argv[], char *const envp[])
+{
+	if (fd < 0 || !SHIM_LAUNDER(argv) || !SHIM_LAUNDER(envp)) {
+		errno = EINVAL;
+		return -1;
+	}
+	return do_exec(fd, "", argv, envp, AT_EMPTY_PATH);
 }
 
 SHIM_EXPORT int execv(const char *path, char *const argv[])
@@ -99,7 +389,9 @@ static int exec_script(const char *file, char *const argv[], char *const envp[])
 	return execve("/bin/sh", nargv, envp);
 }
 
-SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+/* execvp's search of PATH; script: run a file the kernel refuses with
+ * ENOEXEC with /bin/sh (execvp does, posix_spawnp does not). */
+int shim_exec_search(const char *file, char *const argv[], char *const envp[], bool script)
 {
 	if (!SHIM_LAUNDER(file) || !*file) {
 		errno = ENOENT;
@@ -107,7 +399,7 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	}
 	if (strchr(file, '/')) {
 		execve(file, argv, envp);
-		if (errno == ENOEXEC)
+		if (errno == ENOEXEC && script)
 			exec_script(file, argv, envp);
 		return -1;
 	}
@@ -142,7 +434,8 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 			case ETIMEDOUT:
 				break;
 			case ENOEXEC:
-				exec_script(buf, argv, envp);
+				if (script)
+					exec_script(buf, argv, envp);
 				return -1;
 			default:
 				return -1;
@@ -155,6 +448,11 @@ SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[]
 	if (got_eacces)
 		errno = EACCES;
 	return -1;
+}
+
+SHIM_EXPORT int execvpe(const char *file, char *const argv[], char *const envp[])
+{
+	return shim_exec_search(file, argv, envp, true);
 }
 
 SHIM_EXPORT int execvp(const char *file, char *const argv[])
@@ -216,14 +514,9 @@ SHIM_REAL_DECL(system);
 SHIM_REAL_DECL(popen);
 SHIM_REAL_DECL(pclose);
 
-static bool exec_needs_shim(void)
-{
-	return vfs.ready && (vfs_fdt_hi() || vfs_cwd_mine());
-}
-
 SHIM_EXPORT int system(const char *cmd)
 {
-	if (!exec_needs_shim())
+	if (!exec_needs_shim() && !env_needs_fix(environ))
 		return SHIM_REAL(system)(cmd);
 	if (!SHIM_LAUNDER(cmd))
 		return 1;       /* a shell is available */
@@ -271,7 +564,7 @@ static struct {
 
 SHIM_EXPORT FILE *popen(const char *cmd, const char *mode)
 {
-	if (!exec_needs_shim())
+	if (!exec_needs_shim() && !env_needs_fix(environ))
 		return SHIM_REAL(popen)(cmd, mode);
 	bool rd = mode && mode[0] == 'r', wr = mode && mode[0] == 'w';
 	bool cloexec = mode && strchr(mode, 'e');

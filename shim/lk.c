@@ -15,7 +15,7 @@
  *  - lk_rt.classes[], lk_rt.nclasses, lk_rt.fork[], lk_rt.nfork: written
  *    under lk_graph_lock; class ids and nclasses are published with
  *    release stores, so readers (reports) need no lock;
- *  - lk_rt.fork_taken, lk_rt.fork_skip: written by the forking thread in
+ *  - lk_rt.fork_taken, lk_rt.fork_skip, lk_rt.fork_snap: written by the forking thread in
  *    lk_fork_prepare under lk_graph_lock, which it holds until
  *    parent/child read them;
  *  - the *_said flags and lk_rt.exited: atomic exchanges;
@@ -130,8 +130,9 @@ static struct {
 	struct lk_class *classes[LK_CLASSES_HARD + 1];
 	unsigned nfork;
 	struct lk_lock *fork[LK_FORK_MAX];
-	unsigned fork_taken;                    /* prepare went through fork[0..fork_taken) */
-	uint64_t fork_skip;                     /* bit i: fork[i] not taken by prepare */
+	unsigned fork_taken;                    /* prepare went through fork_snap[0..fork_taken) */
+	uint64_t fork_skip;                     /* bit i: fork_snap[i] not taken by prepare */
+	struct lk_lock *fork_snap[LK_FORK_MAX]; /* fork[] as prepare took it */
 	int classes_full_said, fork_full_said, overflow_said, graph_full_said;
 	int viol_full_said, exited;
 } lk_rt;
@@ -718,10 +719,16 @@ void lk_fork_register(struct lk_lock *l)
 	for (unsigned i = 0; i < lk_rt.nfork; i++)
 		if (lk_rt.fork[i] == l)
 			goto out;
-	if (lk_rt.nfork < LK_FORK_MAX)
-		lk_rt.fork[lk_rt.nfork++] = l;
-	else
+	/* Kept in rank order: locks registered lazily (at first use) come
+	 * in any order, and prepare takes them in array order. */
+	if (lk_rt.nfork < LK_FORK_MAX) {
+		unsigned i = lk_rt.nfork++;
+		for (; i > 0 && lk_rt.fork[i - 1]->cls->rank > l->cls->rank; i--)
+			lk_rt.fork[i] = lk_rt.fork[i - 1];
+		lk_rt.fork[i] = l;
+	} else {
 		full = true;
+	}
 out:
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	if (full && !__atomic_exchange_n(&lk_rt.fork_full_said, 1, __ATOMIC_RELAXED))
@@ -746,9 +753,10 @@ void lk_fork_prepare(void)
 	lk_stack_fork_prepare();
 	lk_word_lock(&lk_rt.graph_lock, false);
 	n = lk_rt.nfork;
+	memcpy(lk_rt.fork_snap, lk_rt.fork, n * sizeof(lk_rt.fork[0]));
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	for (unsigned i = 0; i < n; i++) {
-		struct lk_lock *l = lk_rt.fork[i];
+		struct lk_lock *l = lk_rt.fork_snap[i];
 
 		if (lk_held(l) && !l->cls->recursive)
 			skip |= 1ull << i;
@@ -769,7 +777,7 @@ static void lk_fork_release(void)
 	lk_word_unlock(&lk_rt.graph_lock, false);
 	for (unsigned i = n; i-- > 0;)
 		if (!(skip & (1ull << i)))
-			lk_unlock(lk_rt.fork[i]);
+			lk_unlock(lk_rt.fork_snap[i]);
 	lk_stack_fork_release();
 }
 

@@ -44,7 +44,7 @@ extern char **environ;
 SHIM_REAL_DECL(execve);
 
 #define EXEC_MAX_ENV 8192
-#define EXEC_MAX_INTERP 4       /* #! levels the kernel follows (else ELOOP) */
+#define EXEC_MAX_INTERP 5       /* #! levels the kernel follows (else ELOOP) */
 
 /*
  * preserve_env: "LD_PRELOAD=..." and "VADSHIM_OPTIONS=..." as this

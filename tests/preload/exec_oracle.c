@@ -114,8 +114,14 @@ static int child(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(what, "hello")) {
-		say("  child: hello argv0-base=%s argc=%d\n",
-		    strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], argc);
+		/* also the open descriptors below 64: nothing stray */
+		char open_fds[256] = "";
+		for (int fd = 0; fd < 64; fd++)
+			if (fcntl(fd, F_GETFD) >= 0)
+				snprintf(open_fds + strlen(open_fds), sizeof(open_fds) - strlen(open_fds),
+					 " %d", fd);
+		say("  child: hello argv0-base=%s argc=%d fds:%s\n",
+		    strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0], argc, open_fds);
 		return 0;
 	}
 	say("  child: unknown %s\n", what);
@@ -226,8 +232,48 @@ static void copy_self(const char *name)
 	close(out);
 }
 
+/*
+ * posix_spawn from a process that has no descriptor of DIR open and its
+ * cwd elsewhere: only the file action's path, the program's path or PATH
+ * names DIR (under the shim, each alone must send the spawn to the shim).
+ */
+static int fresh_spawns(const char *d)
+{
+	dir = d;
+	pid_t pid;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 1, path_in("fresh.out"), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	char *av[] = { "echo", "fresh-addopen", NULL };
+	SPAWN("fresh process: addopen names DIR", posix_spawn(&pid, "/bin/echo", &fa, NULL, av, environ));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, path_in("fresh.out"), O_RDONLY, 0);
+	char *av2[] = { "cat", NULL };
+	SPAWN("fresh process: addopen DIR onto stdin", posix_spawn(&pid, "/bin/cat", &fa, NULL, av2, environ));
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addchdir_np(&fa, path_in("sub"));
+	char *av3[] = { "cat", "rel.txt", NULL };
+	SPAWN("fresh process: addchdir_np into DIR", posix_spawn(&pid, "/bin/cat", &fa, NULL, av3, environ));
+	posix_spawn_file_actions_destroy(&fa);
+	char *av4[] = { "prog", "-c", "hello", NULL };
+	SPAWN("fresh process: program in DIR", posix_spawn(&pid, path_in("prog"), NULL, NULL, av4, environ));
+	char np[8192];
+	snprintf(np, sizeof(np), "%s:/usr/bin:/bin", dir);
+	setenv("PATH", np, 1);
+	SPAWN("fresh process: posix_spawnp through PATH into DIR",
+	      posix_spawnp(&pid, "prog", NULL, NULL, av4, environ));
+	char *av5[] = { "script", "x", NULL };
+	SPAWN("fresh process: posix_spawnp script through PATH",
+	      posix_spawnp(&pid, "script", NULL, NULL, av5, environ));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
+	if (argc == 3 && !strcmp(argv[1], "-s"))
+		return fresh_spawns(argv[2]);
 	if (argc >= 3 && !strcmp(argv[1], "-c")) {
 		dir = getenv("EXEC_ORACLE_DIR") ? getenv("EXEC_ORACLE_DIR") : "";
 		return child(argc, argv);
@@ -572,6 +618,20 @@ int main(int argc, char **argv)
 				_exit(9);
 			int s = system("cat rel.txt; echo; pwd | sed 's|.*/||'");
 			_exit(WEXITSTATUS(s));
+		}
+		wait_for(pid);
+	}
+	{
+		/* a fresh process: every descriptor of DIR closed, cwd on the host */
+		say("fresh process:\n");
+		pid = fork();
+		if (pid == 0) {
+			if (chdir("/"))
+				_exit(9);
+			close_range(3, ~0U, 0);
+			char *av[] = { self, "-s", (char *)dir, NULL };
+			execv(self, av);
+			_exit(127);
 		}
 		wait_for(pid);
 	}

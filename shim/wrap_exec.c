@@ -7,7 +7,15 @@
  * environ: shells pass their own envp), and the new image's shim adopts
  * the descriptors at init.  glibc's exec helpers (execvp, execl, ...)
  * call its internal execve, which no preload can reach, so each of them
- * is re-implemented here on top of the wrapped execve.
+ * is re-implemented here on top of the wrapped execve; execveat and
+ * fexecve go the same way.  The same place puts LD_PRELOAD and
+ * VADSHIM_OPTIONS back into an envp that dropped them (preserve_env=1)
+ * and runs programs stored in a mount, which the kernel cannot read
+ * (exec_ramfs: an ELF binary from a memfd copy, a #! script through its
+ * interpreter).
+ *
+ * system and popen are served with fork and the wrapped execve when the
+ * ramfs is in play (below); posix_spawn in wrap_spawn.c.
  *
  * vfork: a vfork child shares the parent's memory, so anything the shim
  * does in the child (a dup2 before exec changes the fdtable) would change
@@ -15,7 +23,8 @@
  * cannot tell apart.
  *
  * Shared state: popen_tab (FILE -> child pid of the shim's popen), guarded
- * by popen_lock, a leaf lock (rank LK_RANK_LEAF + 20).
+ * by popen_lock, a leaf lock (rank LK_RANK_LEAF + 20); keep_var, written
+ * once by the constructor before any thread and read-only after.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -267,8 +276,7 @@ static long exec_ramfs(int dirfd, const char *path, const struct stat *st,
 	ret = exec_at(AT_FDCWD, ip, nargv, env, 0, depth + 1);
 	if (mfd >= 0)
 		syscall(SYS_close, mfd);
-	/* A missing or unusable interpreter is reported as the kernel does. */
-	return ret == -ENOEXEC ? -ENOEXEC : ret;
+	return ret;     /* a missing or refused interpreter: its own error */
 }
 
 /* exec of (dirfd, path) with env already prepared; returns -errno. */

@@ -264,9 +264,9 @@ static int fresh_spawns(const char *d)
 	setenv("PATH", np, 1);
 	SPAWN("fresh process: posix_spawnp through PATH into DIR",
 	      posix_spawnp(&pid, "prog", NULL, NULL, av4, environ));
-	char *av5[] = { "script", "x", NULL };
+	char *av5[] = { "eo-script", "x", NULL };
 	SPAWN("fresh process: posix_spawnp script through PATH",
-	      posix_spawnp(&pid, "script", NULL, NULL, av5, environ));
+	      posix_spawnp(&pid, "eo-script", NULL, NULL, av5, environ));
 	return 0;
 }
 
@@ -455,14 +455,14 @@ int main(int argc, char **argv)
 	copy_self("prog");
 	write_file("noexec", "#!/bin/sh\necho hi\n", 0644);
 	write_file("garbage", "\x01\x02garbage\n", 0755);
-	write_file("script", "#!/bin/sh\necho script-ran \"$@\"\n", 0755);
+	write_file("eo-script", "#!/bin/sh\necho script-ran \"$@\"\n", 0755);
 	write_file("script-arg", "#!/bin/sh -e\necho with-arg \"$@\"; false; echo not-reached\n", 0755);
 	write_file("script-nointerp", "#!/nonexistent/interp\n", 0755);
 	write_file("script-empty", "#!\n", 0755);
 	write_file("script-base", "#!/bin/sh\necho base-ran ${1##*/} \"$2\" \"$3\"\n", 0755);
 	{
 		char *av[] = { "x", "-c", "hello", NULL };
-		const char *progs[] = { "missing", "noexec", "garbage", "prog", "script",
+		const char *progs[] = { "missing", "noexec", "garbage", "prog", "eo-script",
 					"script-nointerp", "script-empty", "sub" };
 		for (unsigned i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
 			char label[64];
@@ -482,7 +482,7 @@ int main(int argc, char **argv)
 		setenv("PATH", np, 1);
 		char *av[] = { "prog", "-c", "hello", NULL };
 		SPAWN("posix_spawnp found in DIR through PATH", posix_spawnp(&pid, "prog", NULL, NULL, av, environ));
-		struct ex e = { AT_FDCWD, "script", (char *[]){ "script", "p1", NULL }, 0, 3 };
+		struct ex e = { AT_FDCWD, "eo-script", (char *[]){ "eo-script", "p1", NULL }, 0, 3 };
 		fork_exec("execvp script through PATH", run_ex, &e);
 		if (old)
 			setenv("PATH", old, 1);
@@ -568,11 +568,11 @@ int main(int argc, char **argv)
 		fork_exec("execveat bad flag", run_ex, &e);
 		e = (struct ex){ dfd, "", av, 0, 1 };
 		fork_exec("execveat empty path without AT_EMPTY_PATH", run_ex, &e);
-		char *sv[] = { "script", "s1", "s2", NULL };
-		e = (struct ex){ dfd, "script", sv, 0, 1 };
+		char *sv[] = { "eo-script", "s1", "s2", NULL };
+		e = (struct ex){ dfd, "eo-script", sv, 0, 1 };
 		fork_exec("execveat dirfd-relative script", run_ex, &e);
 		close(dfd);
-		e = (struct ex){ AT_FDCWD, path_in("script"), sv, 0, 0 };
+		e = (struct ex){ AT_FDCWD, path_in("eo-script"), sv, 0, 0 };
 		fork_exec("execve #! script", run_ex, &e);
 		e = (struct ex){ AT_FDCWD, path_in("script-arg"), sv, 0, 0 };
 		fork_exec("execve #! script with an interpreter argument", run_ex, &e);
@@ -584,11 +584,11 @@ int main(int argc, char **argv)
 			e = (struct ex){ AT_FDCWD, path_in(bad[i]), sv, 0, 0 };
 			fork_exec(label, run_ex, &e);
 		}
-		int sfd = open(path_in("script"), O_RDONLY);
+		int sfd = open(path_in("eo-script"), O_RDONLY);
 		e = (struct ex){ sfd, "", sv, 0, 2 };
 		fork_exec("fexecve script", run_ex, &e);
 		close(sfd);
-		sfd = open(path_in("script"), O_RDONLY | O_CLOEXEC);
+		sfd = open(path_in("eo-script"), O_RDONLY | O_CLOEXEC);
 		e = (struct ex){ sfd, "", sv, 0, 2 };
 		fork_exec("fexecve close-on-exec script", run_ex, &e);
 		close(sfd);
@@ -599,12 +599,12 @@ int main(int argc, char **argv)
 		e = (struct ex){ AT_FDCWD, path_in("script-nested"), sv, 0, 0 };
 		fork_exec("execve script whose interpreter is a script", run_ex, &e);
 		/* relative program names with the cwd in DIR */
-		say("execl ./script with the cwd in DIR:\n");
+		say("execl ./eo-script with the cwd in DIR:\n");
 		pid = fork();
 		if (pid == 0) {
 			if (chdir(dir))
 				_exit(9);
-			execl("./script", "script", "rel", (char *)NULL);
+			execl("./eo-script", "eo-script", "rel", (char *)NULL);
 			_exit(127);
 		}
 		wait_for(pid);
@@ -620,6 +620,36 @@ int main(int argc, char **argv)
 			_exit(WEXITSTATUS(s));
 		}
 		wait_for(pid);
+	}
+	{
+		/* posix_spawn and popen with the cwd in DIR */
+		say("posix_spawn and popen with the cwd in DIR:\n");
+		pid = fork();
+		if (pid == 0) {
+			if (chdir(path_in("sub")))
+				_exit(9);
+			char *av[] = { self, "-c", "cwd", "rel.txt", NULL };
+			pid_t p2;
+			if (posix_spawn(&p2, self, NULL, NULL, av, environ) == 0)
+				waitpid(p2, NULL, 0);
+			char *av2[] = { "sh", "-c", "cat rel.txt; echo; ls ..", NULL };
+			if (posix_spawnp(&p2, "sh", NULL, NULL, av2, environ) == 0)
+				waitpid(p2, NULL, 0);
+			FILE *f = popen("cat rel.txt", "r");
+			char b[64] = "";
+			if (f && fgets(b, sizeof(b), f))
+				say("  popen read '%s'\n", b);
+			if (f)
+				say("  pclose %d\n", pclose(f));
+			f = popen("cat > from-popen", "w");
+			if (f) {
+				fputs("written through popen", f);
+				say("  pclose %d\n", pclose(f));
+			}
+			_exit(0);
+		}
+		wait_for(pid);
+		show_file("sub/from-popen");
 	}
 	{
 		/* a fresh process: every descriptor of DIR closed, cwd on the host */

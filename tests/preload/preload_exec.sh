@@ -1,5 +1,5 @@
 #!/bin/bash
-# preload_exec.sh LIBVADSHIM EXEC_ORACLE — descriptors, cwd and programs
+# preload_exec.sh LIBVADSHIM EXEC_ORACLE STATIC_PROBE — descriptors, cwd and programs
 # across exec and posix_spawn in /ramfs.
 #
 #   exec_oracle     posix_spawn(p) with each file action and attribute,
@@ -15,10 +15,12 @@
 #   preserve_env    env -i and subprocess env={} keep LD_PRELOAD and
 #                   VADSHIM_OPTIONS (preserve_env=1, the default) or drop
 #                   them (preserve_env=0): then the program sees no /ramfs
-#                   and fails cleanly (ENOENT, as on a host without it)
+#                   and fails cleanly (ENOENT, as on a host without it);
+#                   likewise a static program (static_probe)
 . "$(dirname "$0")/preload_common.sh"
 
 ORACLE=$(realpath "$2")
+STATIC=$(realpath "$3")
 SEG="exec$$"
 OPTS="ramfs=$SEG:ramfs_fsck=1"
 export VADSHIM_OPTIONS=$OPTS
@@ -146,26 +148,34 @@ if [ -n "$SHIM" ]; then
 import subprocess
 r = subprocess.run(["cat", "/ramfs/env.txt"], env={}, capture_output=True, text=True)
 print(r.returncode, r.stdout.strip())' 2>&1)
+		out3=$(preloaded "$PYTHON" -c '
+import os
+pid = os.posix_spawn("/bin/cat", ["cat", "/ramfs/env.txt"], {})
+print(os.waitpid(pid, 0)[1] >> 8)' 2>&1 | tr '\n' ' ')
 		vars=$(preloaded env -i /usr/bin/env | grep -c '^LD_PRELOAD=\|^VADSHIM_OPTIONS=')
 		if [ "$pe" = 1 ]; then
-			want="kept" want2="0 kept" wantv=2
+			want="kept" want2="0 kept" want3="kept 0 " wantv=2
 		else
 			want="cat: /ramfs/env.txt: No such file or directory" want2="1 " wantv=0
+			want3="cat: /ramfs/env.txt: No such file or directory 1 "
 		fi
-		if [ "$out" = "$want" ] && [ "$out2" = "$want2" ] && [ "$vars" = "$wantv" ]; then
-			pass "preserve_env=$pe: env -i, subprocess env={}"
+		if [ "$out" = "$want" ] && [ "$out2" = "$want2" ] && [ "$out3" = "$want3" ] &&
+			[ "$vars" = "$wantv" ]; then
+			pass "preserve_env=$pe: env -i, subprocess env={}, posix_spawn env {}"
 		else
-			fail "preserve_env=$pe: got '$out' / '$out2' / $vars variables"
+			fail "preserve_env=$pe: got '$out' / '$out2' / '$out3' / $vars variables"
 		fi
 	done
 	export VADSHIM_OPTIONS=$OPTS
-	# A static program never loads the shim: no /ramfs, a clean ENOENT.
-	if [ -x /bin/busybox ] && file -L /bin/busybox 2>/dev/null | grep -q static; then
-		out=$(preloaded /bin/busybox cat /ramfs/env.txt 2>&1)
-		case $out in
-		*"No such file"*) pass "static program: no /ramfs, ENOENT" ;;
-		*) fail "static program: $out" ;;
-		esac
+	# A static program never loads the shim: no /ramfs (ENOENT), and a
+	# ramfs descriptor it inherits is a placeholder (EBADF), as the README
+	# says.
+	out=$(preloaded bash -c 'exec 5</ramfs/env.txt; "$1" /ramfs/env.txt 5' _ "$STATIC" 2>&1 |
+		tr '\n' ' ')
+	if [ "$out" = "open: ENOENT read inherited: EBADF " ]; then
+		pass "static program: no /ramfs, inherited descriptor EBADF"
+	else
+		fail "static program: $out"
 	fi
 fi
 finish

@@ -39,8 +39,8 @@ run_both() {
 		preloaded mkdir -p "/ramfs/$name"
 		preloaded "$sh" "$script" "/ramfs/$name" >"$WORK/$name.s" 2>&1
 	else
-		mkdir -p "$NDIR/$name.2"
-		native "$sh" "$script" "$NDIR/$name.2" >"$WORK/$name.s" 2>&1
+		mkdir -p "$NDIR/2/$name"
+		native "$sh" "$script" "$NDIR/2/$name" >"$WORK/$name.s" 2>&1
 	fi
 	local src=$?
 	status "$name" $nrc $src

@@ -34,6 +34,7 @@ struct shim_options {
 	char ramfs[64];         /* segment name: /dev/shm/vadshim.<uid>.<ramfs> */
 	size_t ramfs_size;      /* capacity of a new segment */
 	int ramfs_fsck;         /* run ramfs_fsck after every file call */
+	int signal_defer;       /* program handlers behind the deferring trampoline */
 };
 
 extern struct shim_options shim_opt;

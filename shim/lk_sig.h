@@ -10,10 +10,13 @@
  *
  * The signal trampoline (shim/wrap_signal.c) asks lk_sig_deferring():
  * when the interrupted thread is inside, it records the siginfo with
- * lk_sig_defer() and returns at once.  The release that brings depth back
- * to 0 sees the pending word and calls lk_sig_flush(), which sends every
- * recorded signal back to the thread itself (rt_tgsigqueueinfo with the
- * saved siginfo): the kernel then delivers each one normally, with the
+ * lk_sig_defer() and returns at once, with the signal added to the mask
+ * the interrupted code resumes with (uc_sigmask), so further instances
+ * wait in the kernel (queued or coalesced as usual) instead of here.  The
+ * release that brings depth back to 0 sees the pending word and calls
+ * lk_sig_flush(), which sends every recorded signal back to the thread
+ * itself (rt_tgsigqueueinfo with the saved siginfo) and unblocks what the
+ * deferral blocked: the kernel then delivers each one normally, with the
  * handler's own mask and flags, as soon as the thread runs outside.
  *
  * Fast path cost: one thread-local increment per acquisition of a lock
@@ -30,6 +33,7 @@
 
 #include <signal.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #define LK_SIG_QMAX 32
 
@@ -38,6 +42,7 @@ struct lk_sig_thread {
 	unsigned pending;               /* records in q[] to deliver */
 	unsigned n;                     /* slots reserved in q[] (may exceed QMAX) */
 	unsigned lost;                  /* records dropped: queue full */
+	uint64_t blocked;               /* signals the deferral blocked (bit sig-1) */
 	siginfo_t q[LK_SIG_QMAX];
 };
 
@@ -67,8 +72,10 @@ static inline int lk_sig_deferring(void)
 	return lk_sig_self.depth != 0;
 }
 
-/* From a signal handler: record info for delivery at the outermost release. */
-void lk_sig_defer(const siginfo_t *info);
+/* From a signal handler: record info for delivery at the outermost
+ * release; uc (the handler's third argument, or NULL) gets the signal
+ * blocked until then. */
+void lk_sig_defer(const siginfo_t *info, void *uc);
 
 /* Fork child: signals deferred in the parent are the parent's. */
 void lk_sig_fork_child(void);

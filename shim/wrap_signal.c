@@ -116,7 +116,7 @@ static void sig_reset_kernel(int sig, uint64_t w)
 static void sig_tramp(int sig, siginfo_t *si, void *uc)
 {
 	if (lk_sig_deferring() && !sig_sync(sig, si)) {
-		lk_sig_defer(si);
+		lk_sig_defer(si, uc);
 		return;
 	}
 	int saved = errno;

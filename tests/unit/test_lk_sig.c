@@ -27,9 +27,8 @@ static volatile sig_atomic_t ran[65], deferred, last_val;
 
 static void handler(int sig, siginfo_t *si, void *uc)
 {
-	(void)uc;
 	if (lk_sig_deferring()) {
-		lk_sig_defer(si);
+		lk_sig_defer(si, uc);
 		deferred++;
 		return;
 	}

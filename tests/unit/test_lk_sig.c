@@ -13,6 +13,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#if defined(__SANITIZE_THREAD__)
+#define TSAN_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define TSAN_BUILD 1
+#endif
+#endif
+#ifndef TSAN_BUILD
+#define TSAN_BUILD 0
+#endif
+
 #include "shim/lk.h"
 #include "shim/lk_sig.h"
 
@@ -124,7 +135,13 @@ int main(void)
 	send(rt, 3);
 	lk_unlock(&la);
 	settle(rt, 3);
+#if TSAN_BUILD
+	/* TSan keeps one pending instance per signal number in its own
+	 * handler: queued real-time instances merge there. */
+	assert(ran[rt] >= 1);
+#else
 	assert(ran[rt] == 3 && last_val == 3);
+#endif
 
 	/* a condition-style wait releases the lock completely: delivery */
 	reset();

@@ -6,7 +6,7 @@
 #    sigwait): the transcript under the shim equals the native one.
 # 2. sig_stress: handlers that write, read, map and close ramfs files and
 #    map anonymous memory, interrupting threads that do the same, for
-#    3 s: natively on tmpfs and under the shim in /ramfs (a private
+#    2 s: natively on tmpfs and under the shim in /ramfs (a private
 #    segment) both must end with every record and block as written, no
 #    hang (timeout 60 s), and `vadshim ramfs fsck` clean.
 # 3. The same run with signal_defer=0 (program handlers installed as they
@@ -29,14 +29,14 @@ src=$?
 status "sig_table" $nrc $src
 same "sig_table transcript ($(wc -l <"$WORK/native.table") lines)" "$WORK/native.table" "$WORK/shim.table"
 
-timeout 60 env -u LD_PRELOAD "$STRESS" "$NDIR" 3 >"$WORK/native.stress" 2>&1
+timeout 60 env -u LD_PRELOAD "$STRESS" "$NDIR" 2 >"$WORK/native.stress" 2>&1
 nrc=$?
 cat "$WORK/native.stress"
 if [ -n "$SHIM" ]; then
 	TOOL=$(dirname "$SHIM")/vadshim-ramfs
 	[ -x "$TOOL" ] || { fail "no $TOOL"; finish; }
 	preloaded mkdir -p /ramfs/sig
-	timeout 60 env LD_PRELOAD="$SHIM" "$STRESS" /ramfs/sig 3 >"$WORK/shim.stress" 2>&1
+	timeout 60 env LD_PRELOAD="$SHIM" "$STRESS" /ramfs/sig 2 >"$WORK/shim.stress" 2>&1
 	src=$?
 	cat "$WORK/shim.stress"
 	status "sig_stress (124 = hung)" $nrc $src
@@ -51,8 +51,8 @@ if [ -n "$SHIM" ]; then
 		pass "sig_stress: no shim diagnostics"
 	fi
 
-	VADSHIM_OPTIONS="ramfs=$SEG:signal_defer=0" timeout -s KILL 30 \
-		env LD_PRELOAD="$SHIM" "$STRESS" /ramfs/sig 3 >"$WORK/nodefer.stress" 2>&1
+	VADSHIM_OPTIONS="ramfs=$SEG:signal_defer=0" timeout -s KILL 20 \
+		env LD_PRELOAD="$SHIM" "$STRESS" /ramfs/sig 2 >"$WORK/nodefer.stress" 2>&1
 	rc=$?
 	if [ $rc -ne 0 ]; then
 		pass "signal_defer=0 breaks the same run (exit $rc; 137 = hung and killed)"
@@ -63,7 +63,7 @@ if [ -n "$SHIM" ]; then
 	fi
 else
 	N2=$(mktemp -d /dev/shm/vadshim_sig.XXXXXX)
-	timeout 60 "$STRESS" "$N2" 3 >"$WORK/shim.stress" 2>&1
+	timeout 60 "$STRESS" "$N2" 2 >"$WORK/shim.stress" 2>&1
 	src=$?
 	rm -rf "$N2"
 	status "sig_stress" $nrc $src

@@ -11,7 +11,7 @@
 #    hang (timeout 60 s), and `vadshim ramfs fsck` clean.
 # 3. The same run with signal_defer=0 (program handlers installed as they
 #    are, so they run inside the shim's critical sections) must fail: a
-#    hang (timeout 30 s), a crash, a lock report or wrong content.  This
+#    hang (timeout 20 s), a crash, a lock report or wrong content.  This
 #    shows the stress run is sensitive to the deferral.
 . "$(dirname "$0")/preload_common.sh"
 

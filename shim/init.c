@@ -14,6 +14,7 @@
 
 #include "mman/mman.h"
 #include "shim/lk.h"
+#include "shim/lk_sig.h"
 #include "shim/log.h"
 #include "shim/options.h"
 #include "shim/real.h"
@@ -22,6 +23,8 @@
 
 /* The stdio wrappers' start-up (shim/wrap_stdio.c), when built in. */
 void shim_stdio_init(void) __attribute__((weak));
+/* The signal wrappers' start-up (shim/wrap_signal.c). */
+void shim_signal_init(void) __attribute__((weak));
 
 static void apply_lock_config(void)
 {
@@ -81,6 +84,7 @@ static void install_lockstat_signal(void)
 /* A fork child writes its reports to its own log_path.PID. */
 static void fork_child(void)
 {
+	lk_sig_fork_child();    /* signals deferred in the parent are its own */
 	lk_fork_child();
 	if (shim_opt.log_path[0])
 		shim_log_open(shim_opt.log_path);
@@ -102,6 +106,8 @@ __attribute__((constructor(101))) void shim_init(void)
 	shim_log_open(shim_opt.log_path);
 	apply_lock_config();
 	load_suppressions();
+	if (shim_signal_init)
+		shim_signal_init();
 	install_lockstat_signal();
 	int r = mman_init(shim_opt.arena_size, shim_opt.max_vads);
 	if (r)

@@ -45,6 +45,7 @@
 #include <unistd.h>
 
 #include "shim/lk_report.h"
+#include "shim/lk_sig.h"
 #include "shim/lk_stack.h"
 #include "shim/lk_stat.h"
 #include "shim/lk_valid.h"
@@ -592,11 +593,12 @@ static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, uintptr_t entry, 
 	uint32_t stack = 0;
 	uint16_t id;
 
+	if (lk_owner(l) == t && l->cls->recursive) {
+		lk_reenter(l, 0);
+		return;
+	}
+	lk_sig_enter();         /* signals deferred from here to the release */
 	if (lk_owner(l) == t) {
-		if (l->cls->recursive) {
-			lk_reenter(l, 0);
-			return;
-		}
 		if (lk_config.lockdep)
 			lk_check_self(t, l, pc, entry);
 	} else if (lk_config.lockdep && !t->in_runtime) {
@@ -627,9 +629,11 @@ bool lk_trylock(struct lk_lock *l)
 		lk_reenter(l, LK_TSAN_TRY);
 		return true;
 	}
+	lk_sig_enter();
 	lk_tsan_pre_lock(l, LK_TSAN_TRY);
 	if (!lk_word_trylock(&l->word)) {
 		lk_tsan_post_lock(l, LK_TSAN_TRY_FAILED);
+		lk_sig_leave();
 		return false;
 	}
 	atomic_store_explicit(&l->owner, t, memory_order_relaxed);
@@ -658,6 +662,7 @@ static inline void lk_release(struct lk_thread *t, struct lk_lock *l)
 	lk_pop(t, l);
 	atomic_store_explicit(&l->owner, NULL, memory_order_relaxed);
 	lk_word_unlock(&l->word, l->cls->pshared);
+	lk_sig_leave();         /* the outermost release delivers deferred signals */
 }
 
 void lk_unlock(struct lk_lock *l)
@@ -715,6 +720,7 @@ void lk_fork_register(struct lk_lock *l)
 {
 	bool full = false;
 
+	lk_sig_enter();
 	lk_word_lock(&lk_rt.graph_lock, false);
 	for (unsigned i = 0; i < lk_rt.nfork; i++)
 		if (lk_rt.fork[i] == l)
@@ -731,6 +737,7 @@ void lk_fork_register(struct lk_lock *l)
 	}
 out:
 	lk_word_unlock(&lk_rt.graph_lock, false);
+	lk_sig_leave();
 	if (full && !__atomic_exchange_n(&lk_rt.fork_full_said, 1, __ATOMIC_RELAXED))
 		shim_log("==vadshim== more than %d locks registered for fork: \"%s\" is not taken across fork\n",
 			 LK_FORK_MAX, l->name ? l->name : l->cls->name);

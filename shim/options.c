@@ -55,6 +55,7 @@ static const struct opt_desc opt_table[] = {
 	OPT(ramfs_size, OPT_SIZE),
 	OPT(ramfs_fsck, OPT_BOOL),
 	OPT(preserve_env, OPT_BOOL),
+	OPT(signal_defer, OPT_BOOL),
 };
 
 static void opt_defaults(void)
@@ -74,6 +75,7 @@ static void opt_defaults(void)
 	strcpy(shim_opt.ramfs, "default");
 	shim_opt.ramfs_size = (size_t)1 << 30;
 	shim_opt.preserve_env = 1;
+	shim_opt.signal_defer = 1;
 }
 
 static int parse_size(const char *s, size_t *out)

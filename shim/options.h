@@ -35,6 +35,7 @@ struct shim_options {
 	size_t ramfs_size;      /* capacity of a new segment */
 	int ramfs_fsck;         /* run ramfs_fsck after every file call */
 	int preserve_env;       /* keep LD_PRELOAD and VADSHIM_OPTIONS across exec */
+	int signal_defer;       /* program handlers behind the deferring trampoline */
 };
 
 extern struct shim_options shim_opt;

@@ -23,6 +23,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/lk_app.h"
 #include "shim/lk_stack.h"
 #include "shim/lk_stat.h"
 #include "shim/log.h"
@@ -52,11 +53,53 @@ static const char *lk_name(const struct lk_lock *l)
 	return l->name ? l->name : l->cls->name;
 }
 
-static const char *lk_cname(uint16_t id)
-{
-	const struct lk_class *c = lk_class_by_id(id);
+/* Names of program locks are built in a few rotating per-thread buffers. */
+#define LK_NBUF 8
+static __thread char lk_nbuf[LK_NBUF][96] __attribute__((tls_model("initial-exec")));
+static __thread unsigned lk_nbuf_next __attribute__((tls_model("initial-exec")));
 
-	return c ? c->name : "?";
+static char *lk_nbuf_take(void)
+{
+	return lk_nbuf[lk_nbuf_next++ % LK_NBUF];
+}
+
+const char *lk_node_name(uint32_t id)
+{
+	if (lk_app_is_node(id)) {
+		char *buf = lk_nbuf_take();
+
+		lk_app_node_name(id, buf, sizeof(lk_nbuf[0]));
+		return buf;
+	} else {
+		const struct lk_class *c = lk_class_by_id((uint16_t)id);
+
+		return c ? c->name : "?";
+	}
+}
+
+static const char *lk_cname(uint32_t id)
+{
+	return lk_node_name(id);
+}
+
+/* A held entry of the program's locks (lk_app.c): by node, else by address. */
+#define LK_HELD_APP_TYPE(h) (((h)->flags >> 8) & 15)
+
+static bool hv_is_app(const struct lk_held *h)
+{
+	return (h->flags & LK_HELD_APP) != 0;
+}
+
+static const char *lk_app_held_name(const struct lk_held *h)
+{
+	char *buf;
+
+	if (h->cls)
+		return lk_node_name(h->cls);
+	buf = lk_nbuf_take();
+	snprintf(buf, sizeof(lk_nbuf[0]), "%s 0x%lx",
+		 lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(h)), (unsigned long)h->lock);
+	return buf;
 }
 
 /* ---- suppressions ---- */
@@ -260,6 +303,18 @@ static void lk_json_lock(struct shim_logbuf *b, const struct lk_lock *l)
 		shim_logbuf_printf(b, ",\"rank\":%d", l->cls->rank);
 }
 
+/* A program lock: its name, type as the class, no rank, address, mode. */
+static void lk_json_app_lock(struct shim_logbuf *b, const char *name, unsigned type,
+			     const void *addr, bool read)
+{
+	shim_logbuf_printf(b, "\"lock\":");
+	lk_json_str(b, name);
+	shim_logbuf_printf(b, ",\"class\":");
+	lk_json_str(b, lk_app_type_name((enum lk_app_type)type));
+	shim_logbuf_printf(b, ",\"rank\":null,\"addr\":\"0x%lx\",\"mode\":\"%s\"",
+			   (unsigned long)addr, read ? "read" : "write");
+}
+
 /* ---- human pieces ---- */
 
 static void lk_put_lock(struct shim_logbuf *b, const char *what, const struct lk_lock *l,
@@ -304,17 +359,33 @@ static void lk_put_stack(struct shim_logbuf *b, struct lk_sym *sym, uint32_t sta
 static void lk_put_held_entry(struct shim_logbuf *b, struct lk_sym *sym,
 			      const struct lk_held *h, const char *what)
 {
+	if (hv_is_app(h)) {
+		shim_logbuf_printf(b, "  %s\"%s\"%s%s\n", what, lk_app_held_name(h),
+				   h->flags & LK_HELD_READ ? " (for reading)" : "",
+				   h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
+		lk_put_stack(b, sym, h->stack, h->pc, 0);
+		return;
+	}
 	lk_put_lock(b, what, h->lock,
 		    h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
 	lk_put_stack(b, sym, h->stack, h->pc, h->entry_pc);
 }
 
+/* Long held lists name the first and the last locks only. */
+#define LK_HELD_LIST_MAX 16
+
 static void lk_put_held_list(struct shim_logbuf *b, const struct lk_held_view *hv)
 {
 	shim_logbuf_printf(b, "  locks held by this thread (%u):", hv->nheld + hv->overflow);
-	for (unsigned i = 0; i < hv->nheld; i++)
+	for (unsigned i = 0; i < hv->nheld; i++) {
+		if (hv->nheld > LK_HELD_LIST_MAX && i == LK_HELD_LIST_MAX / 2) {
+			shim_logbuf_printf(b, ", ... %u more ...", hv->nheld - LK_HELD_LIST_MAX);
+			i = hv->nheld - LK_HELD_LIST_MAX / 2;
+		}
 		shim_logbuf_printf(b, "%s %s", i ? "," : "",
+				   hv_is_app(&hv->held[i]) ? lk_app_held_name(&hv->held[i]) :
 				   lk_name((const struct lk_lock *)hv->held[i].lock));
+	}
 	if (hv->overflow)
 		shim_logbuf_printf(b, ", and %u not recorded", hv->overflow);
 	shim_logbuf_printf(b, "\n");
@@ -350,9 +421,9 @@ static void lk_put_hierarchy(struct shim_logbuf *b, int lo, int hi)
 }
 
 /* The gate class shared by every edge of a cycle, 0 if none. */
-static uint16_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_conflict *c)
+static uint32_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_conflict *c)
 {
-	uint16_t gate = 0;
+	uint32_t gate = 0;
 
 	if (c->path_len < c->path_total)
 		return 0;
@@ -366,18 +437,34 @@ static uint16_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_confli
 	return gate;
 }
 
+/*
+ * Long cycles stay readable: the lock line names the first and the last
+ * LK_CYCLE_ENDS locks with a count between, and first-seen stacks are
+ * printed for the first LK_CYCLE_STACKS - 1 edges after this one and the
+ * last one; the other edges are listed by name only.
+ */
+#define LK_CYCLE_ENDS 6
+#define LK_CYCLE_STACKS 4
+
 static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct lk_verdict *v,
 			 const struct lk_conflict *c)
 {
 	const struct lk_edge *first = lk_valid_edge(v->path[c->path_off]);
-	uint16_t gate = lk_cycle_gate(v, c);
+	uint32_t gate = lk_cycle_gate(v, c);
+	unsigned elided = 0;
 
 	if (!first)
 		return;
-	shim_logbuf_printf(b, "  cycle of %u lock classes: %s", c->path_total, lk_cname(first->from));
+	shim_logbuf_printf(b, "  cycle of %u %s: %s", c->path_total,
+			   lk_app_is_node(first->from) ? "locks" : "lock classes", lk_cname(first->from));
 	for (unsigned k = 0; k < c->path_len; k++) {
 		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
 
+		if (c->path_len > 2 * LK_CYCLE_ENDS && k == LK_CYCLE_ENDS) {
+			shim_logbuf_printf(b, " -> ... (%u more) ...", c->path_len - 2 * LK_CYCLE_ENDS);
+			k = c->path_len - LK_CYCLE_ENDS;
+			e = lk_valid_edge(v->path[c->path_off + k]);
+		}
 		shim_logbuf_printf(b, " -> %s", e ? lk_cname(e->to) : "?");
 	}
 	if (c->path_len < c->path_total)
@@ -389,6 +476,12 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 
 		if (!e)
 			continue;
+		if (k >= LK_CYCLE_STACKS && k + 1 < c->path_len) {
+			if (!elided++)
+				shim_logbuf_printf(b, "  edges %u to %u of the cycle: first-seen stacks not shown\n",
+						   k + 1, c->path_len - 1);
+			continue;
+		}
 		shim_logbuf_printf(b, "  edge %s -> %s, first seen in thread %d, %s acquired at:\n",
 				   lk_cname(e->from), lk_cname(e->to), e->tid, lk_cname(e->to));
 		lk_put_stack(b, sym, e->stack, e->pc, 0);
@@ -404,7 +497,7 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 }
 
 /* A rank violation held -> cls: where the right order cls -> held was first seen, if ever. */
-static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint16_t held, uint16_t cls)
+static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint32_t held, uint32_t cls)
 {
 	const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(cls, held));
 
@@ -483,9 +576,13 @@ static void lk_json_held(struct shim_logbuf *b, struct lk_sym *sym, const struct
 		const struct lk_held *h = &hv->held[i];
 
 		shim_logbuf_printf(b, "%s{", i ? "," : "");
-		lk_json_lock(b, h->lock);
+		if (hv_is_app(h))
+			lk_json_app_lock(b, lk_app_held_name(h), LK_HELD_APP_TYPE(h), h->lock,
+					 h->flags & LK_HELD_READ);
+		else
+			lk_json_lock(b, h->lock);
 		shim_logbuf_printf(b, ",\"trylock\":%s,", h->flags & LK_HELD_TRY ? "true" : "false");
-		lk_json_stack(b, sym, "stack", h->stack, h->pc, h->entry_pc);
+		lk_json_stack(b, sym, "stack", h->stack, h->pc, hv_is_app(h) ? 0 : h->entry_pc);
 		shim_logbuf_printf(b, "}");
 	}
 	shim_logbuf_printf(b, "],\"held_not_recorded\":%u", hv->overflow);
@@ -530,7 +627,7 @@ static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
 				shim_logbuf_printf(b, "null");
 		}
 		if (c->kind == LK_VIOL_CYCLE) {
-			uint16_t gate = lk_cycle_gate(v, c);
+			uint32_t gate = lk_cycle_gate(v, c);
 
 			shim_logbuf_printf(b, ",\"length\":%u,\"gate\":", c->path_total);
 			lk_json_str(b, gate ? lk_cname(gate) : NULL);
@@ -562,7 +659,7 @@ static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
 }
 
 static void lk_suppress_all(const struct lk_held_view *hv, const struct lk_verdict *v,
-			    uint16_t cls)
+			    uint32_t cls)
 {
 	for (unsigned i = 0; i < v->nnew; i++) {
 		const struct lk_conflict *c = &v->c[i];
@@ -674,6 +771,182 @@ void lk_report_bad_unlock(const struct lk_lock *l, uintptr_t pc, uintptr_t entry
 	lk_halt_if_asked();
 }
 
+/* ---- the program's locks (lockdep=app) ---- */
+
+static int lk_app_report_begin(struct lk_sym *sym, const struct lk_held_view *hv, uint32_t stack,
+			       uintptr_t pc, const struct lk_verdict *v)
+{
+	lk_sym_open(sym);
+	if (v ? lk_supp_order(sym, hv, stack, pc, 0, v) : (lk_supp.n && lk_supp_stack(sym, stack, pc, 0))) {
+		lk_sym_close(sym);
+		return -1;
+	}
+	return 0;
+}
+
+void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			 uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
+{
+	struct shim_logbuf b = { .len = 0 };
+	bool shown[64] = { false };
+	struct lk_sym sym;
+
+	if (lk_app_report_begin(&sym, hv, stack, pc, v) != 0) {
+		lk_suppress_all(hv, v, node);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"cycle\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"acquiring\":{",
+				   (int)getpid(), lk_tid());
+		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock, false);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
+		shim_logbuf_printf(&b, "},");
+		lk_json_held(&b, &sym, hv);
+		shim_logbuf_printf(&b, ",\"conflicts\":[");
+		for (unsigned i = 0; i < v->nnew; i++) {
+			const struct lk_conflict *c = &v->c[i];
+
+			shim_logbuf_printf(&b, "%s{\"kind\":\"cycle\",\"held\":", i ? "," : "");
+			lk_json_str(&b, lk_app_held_name(&hv->held[c->held]));
+			shim_logbuf_printf(&b, ",\"held_class\":");
+			lk_json_str(&b, lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(&hv->held[c->held])));
+			shim_logbuf_printf(&b, ",\"length\":%u,\"gate\":", c->path_total);
+			lk_json_str(&b, lk_cycle_gate(v, c) ? lk_cname(lk_cycle_gate(v, c)) : NULL);
+			shim_logbuf_printf(&b, ",\"edges\":[");
+			for (unsigned k = 0; k < c->path_len; k++) {
+				const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+				if (k)
+					shim_logbuf_printf(&b, ",");
+				if (e)
+					lk_json_edge(&b, &sym, e, k == 0);
+			}
+			shim_logbuf_printf(&b, "]}");
+		}
+		shim_logbuf_printf(&b, "],\"hierarchy\":[]}\n");
+		lk_report_end(&b, &sym);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== WARNING: lock-order violation (cycle) in thread %d\n", lk_tid());
+	shim_logbuf_printf(&b, "  acquiring \"%s\" (program lock) at:\n", lk_node_name(node));
+	lk_put_stack(&b, &sym, stack, pc, 0);
+	for (unsigned i = 0; i < v->nnew; i++) {
+		unsigned k = v->c[i].held;
+
+		if (k < 64 && !shown[k])
+			lk_put_held_entry(&b, &sym, &hv->held[k], "while holding ");
+		if (k < 64)
+			shown[k] = true;
+		lk_put_cycle(&b, &sym, v, &v->c[i]);
+	}
+	lk_put_held_list(&b, hv);
+	for (unsigned i = 0, extra = 0; i < hv->nheld && i < 64; i++) {
+		if (shown[i])
+			continue;
+		if (extra++ == 4) {
+			shim_logbuf_printf(&b, "  (where the other held locks were taken: not shown)\n");
+			break;
+		}
+		lk_put_held_entry(&b, &sym, &hv->held[i], "also holding ");
+	}
+	lk_report_end(&b, &sym);
+}
+
+static const char *lk_app_self_why(unsigned type, unsigned how, const struct lk_held *h)
+{
+	bool held_read = h && (h->flags & LK_HELD_READ), read = how & LK_APP_READ;
+
+	switch ((enum lk_app_type)type) {
+	case LK_APP_MUTEX_ERRORCHECK:
+		return "an errorcheck mutex locked again by its owner: the call fails with EDEADLK";
+	case LK_APP_RWLOCK:
+	case LK_APP_RWLOCK_WRITER:
+		if (!held_read)
+			return "this thread holds it for writing: the call fails with EDEADLK";
+		if (!read)
+			return "this thread holds it for reading: a write lock waits for this thread itself";
+		return "a writer-preferring rwlock read-locked again: it waits behind any queued writer, which waits for this thread";
+	case LK_APP_SPIN:
+		return "a spinlock is not recursive: this thread will spin on itself";
+	default:
+		return "the mutex is not recursive: this thread will wait for itself";
+	}
+}
+
+void lk_report_app_recursive(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			     unsigned type, unsigned how, const struct lk_held *h,
+			     uint32_t stack, uintptr_t pc)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+	bool errck = type == LK_APP_MUTEX_ERRORCHECK;
+
+	lk_sym_open(&sym);
+	if (lk_supp.n && (lk_supp_stack(&sym, stack, pc, 0) ||
+			  (h && lk_supp_stack(&sym, h->stack, h->pc, 0)))) {
+		lk_valid_suppress(LK_VIOL_RECURSIVE, node, node);
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"recursive\",\"program_lock\":true,\"errorcheck\":%s,\"pid\":%d,\"tid\":%d,\"why\":",
+				   errck ? "true" : "false", (int)getpid(), lk_tid());
+		lk_json_str(&b, lk_app_self_why(type, how, h));
+		shim_logbuf_printf(&b, ",\"acquiring\":{");
+		lk_json_app_lock(&b, lk_node_name(node), type, lock, how & LK_APP_READ);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
+		shim_logbuf_printf(&b, "},");
+		lk_json_held(&b, &sym, hv);
+		shim_logbuf_printf(&b, "}\n");
+		lk_report_end(&b, &sym);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== WARNING: %s in thread %d\n",
+			   errck ? "relock of an errorcheck mutex" : "recursive locking (self-deadlock)",
+			   lk_tid());
+	shim_logbuf_printf(&b, "  acquiring \"%s\"%s (program lock) at:\n", lk_node_name(node),
+			   how & LK_APP_READ ? " for reading" : "");
+	lk_put_stack(&b, &sym, stack, pc, 0);
+	if (h)
+		lk_put_held_entry(&b, &sym, h, "which this thread already holds: ");
+	shim_logbuf_printf(&b, "  %s\n", lk_app_self_why(type, how, h));
+	lk_put_held_list(&b, hv);
+	lk_report_end(&b, &sym);
+}
+
+void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, uintptr_t pc)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+	char where[512];
+	const char *why = type == LK_APP_MUTEX_ERRORCHECK ?
+		"it does not hold it: the call fails with EPERM" : "it does not hold it";
+
+	lk_sym_open(&sym);
+	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, 0)) {
+		lk_valid_suppress(LK_VIOL_BAD_UNLOCK, 0, node);
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"bad_unlock\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"why\":\"%s\",\"unlocking\":{",
+				   (int)getpid(), lk_tid(), why);
+		lk_json_app_lock(&b, lk_node_name(node), type, lock, false);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", 0, pc, 0);
+		shim_logbuf_printf(&b, "}}\n");
+	} else {
+		lk_sym_format(&sym, pc, where, sizeof(where));
+		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) by thread %d, which %s, at 0x%lx %s\n",
+				   lk_node_name(node), lk_tid(), why, (unsigned long)pc, where);
+	}
+	shim_logbuf_flush(&b);
+	lk_sym_close(&sym);
+	lk_halt_if_asked();
+}
+
 /* ---- the summary ---- */
 
 struct lk_summary {
@@ -682,7 +955,7 @@ struct lk_summary {
 	unsigned occurrences, supp_occurrences, listed;
 };
 
-static void lk_summary_visit(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls,
+static void lk_summary_visit(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls,
 			     unsigned occurrences, bool suppressed, void *arg)
 {
 	struct lk_summary *s = arg;

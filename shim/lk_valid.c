@@ -13,8 +13,11 @@
  *    read lock-free with acquire loads (the fast path).
  *  - lk_graph.mark[], .via[], .queue[], .epoch: scratch of the cycle
  *    search, under the graph lock.
- *  - lk_graph.max_classes, .max_edges, .hash_mask: set once by
- *    lk_valid_set_limits before any thread runs.
+ *  - lk_graph.dead[]: set by lk_valid_retire (atomic byte stores, from
+ *    any thread), read by the search.
+ *  - lk_graph.max_classes, .max_edges, .hash_mask, .max_nodes and the
+ *    node array pointers: set once by lk_valid_set_limits and
+ *    lk_valid_set_nodes before any thread runs.
  *
  * Why a hash of edges and not a chain-key cache as in lockdep: the held
  * list of a shim thread is short (one to four locks), so probing one slot
@@ -24,6 +27,9 @@
 #include "shim/lk_valid.h"
 
 #include <errno.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "shim/lk.h"
 
@@ -46,21 +52,44 @@ static struct {
 	.mask = 2 * LK_VIOLATIONS_DEFAULT - 1,
 };
 
+/*
+ * The per-node arrays of the class-only graph; lk_valid_set_nodes swaps
+ * in mapped ones.  The search state is a node and a bit (was the node
+ * entered by a LK_EDGE_TO_SHARED edge), so mark, via and queue have two
+ * entries per node: index node * 2 + bit.
+ */
+static uint32_t lk_node_out[LK_CLASSES_HARD + 1];
+static uint32_t lk_node_mark[2 * (LK_CLASSES_HARD + 1)];
+static uint32_t lk_node_via[2 * (LK_CLASSES_HARD + 1)];
+static uint32_t lk_node_queue[2 * (LK_CLASSES_HARD + 1)];
+static uint8_t lk_node_dead[LK_CLASSES_HARD + 1];
+
+#define LK_VIA_BIT 0x80000000u  /* in via[]: the state bit of the node before */
+
 static struct {
 	unsigned max_classes, max_edges, hash_mask;
+	unsigned max_nodes;                     /* node ids 1..max_nodes */
 	uint32_t nedges;                        /* ids 1..nedges in use */
 	uint32_t lost;                          /* edges dropped: table full */
 	uint32_t epoch;                         /* search generation */
-	uint32_t out[LK_CLASSES_HARD + 1];      /* first edge id out of a class */
-	uint32_t mark[LK_CLASSES_HARD + 1];     /* == epoch: visited */
-	uint32_t via[LK_CLASSES_HARD + 1];      /* edge id that reached it */
-	uint16_t queue[LK_CLASSES_HARD + 1];
+	uint32_t *out;                          /* first edge id out of a node */
+	uint32_t *mark;                         /* [node*2+bit] == epoch: visited */
+	uint32_t *via;                          /* [node*2+bit]: edge id that reached it */
+	uint32_t *queue;                        /* node*2+bit */
+	uint8_t *dead;                          /* 1: retired */
+	uint32_t end;                           /* the search's goal, node*2+bit */
 	uint32_t hash[LK_EDGE_HASH_HARD];       /* edge id, 0 = empty */
 	struct lk_edge edge[LK_EDGES_HARD];     /* id i at edge[i - 1] */
 } lk_graph = {
 	.max_classes = 4095,
 	.max_edges = LK_EDGES_DEFAULT,
 	.hash_mask = 2 * LK_EDGES_DEFAULT - 1,
+	.max_nodes = LK_CLASSES_HARD,
+	.out = lk_node_out,
+	.mark = lk_node_mark,
+	.via = lk_node_via,
+	.queue = lk_node_queue,
+	.dead = lk_node_dead,
 };
 
 /* ---- limits ---- */
@@ -115,11 +144,56 @@ unsigned lk_valid_max_violations(void)
 	return lk_valid.max;
 }
 
+/* Zeroed pages, never from the allocator; touched only where used. */
+static void *lk_valid_map(size_t bytes)
+{
+	long p = syscall(SYS_mmap, NULL, bytes, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+
+	return p < 0 && p > -4096 ? NULL : (void *)p;
+}
+
+int lk_valid_set_nodes(unsigned max_nodes)
+{
+	size_t n;
+	char *m;
+
+	if (max_nodes >= LK_NODES_HARD)
+		max_nodes = LK_NODES_HARD - 1;
+	if (max_nodes <= lk_graph.max_nodes)
+		return 0;
+	n = (size_t)max_nodes + 1;
+	m = lk_valid_map(n * (4 + 3 * 2 * 4 + 1));
+	if (!m)
+		return -ENOMEM;
+	lk_graph.out = (uint32_t *)m;
+	lk_graph.mark = (uint32_t *)(m + n * 4);
+	lk_graph.via = (uint32_t *)(m + n * 12);
+	lk_graph.queue = (uint32_t *)(m + n * 20);
+	lk_graph.dead = (uint8_t *)(m + n * 28);
+	lk_graph.max_nodes = max_nodes;
+	return 0;
+}
+
+unsigned lk_valid_max_nodes(void)
+{
+	return lk_graph.max_nodes;
+}
+
+void lk_valid_retire(uint32_t node)
+{
+	if (node && node <= lk_graph.max_nodes)
+		__atomic_store_n(&lk_graph.dead[node], 1, __ATOMIC_RELAXED);
+}
+
 /* ---- the table of distinct violations ---- */
 
-static uint64_t lk_valid_key(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+#define LK_NODE_BITS 30
+#define LK_NODE_MASK ((1ull << LK_NODE_BITS) - 1)
+
+static uint64_t lk_valid_key(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls)
 {
-	return (uint64_t)kind << 32 | (uint64_t)held_cls << 16 | cls;
+	return (uint64_t)kind << 60 | (uint64_t)held_cls << LK_NODE_BITS | cls;
 }
 
 static unsigned lk_valid_hash(uint64_t key)
@@ -172,7 +246,7 @@ static struct lk_valid_slot *lk_valid_find(uint64_t key)
 	return NULL;
 }
 
-bool lk_valid_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+bool lk_valid_note(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls)
 {
 	bool claimed;
 	struct lk_valid_slot *s = lk_valid_slot(lk_valid_key(kind, held_cls, cls), &claimed);
@@ -185,7 +259,7 @@ bool lk_valid_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 	return claimed;
 }
 
-void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+void lk_valid_suppress(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls)
 {
 	struct lk_valid_slot *s = lk_valid_find(lk_valid_key(kind, held_cls, cls));
 
@@ -194,7 +268,7 @@ void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 }
 
 static void lk_verdict_add(struct lk_verdict *v, enum lk_viol_kind kind,
-			   unsigned i, uint16_t held_cls, uint16_t cls)
+			   unsigned i, uint32_t held_cls, uint32_t cls)
 {
 	if (!lk_valid_note(kind, held_cls, cls)) {
 		v->nrepeat++;
@@ -208,22 +282,24 @@ static void lk_verdict_add(struct lk_verdict *v, enum lk_viol_kind kind,
 
 /* ---- the edge hash (lock-free readers) ---- */
 
-static inline uint32_t lk_edge_key(uint16_t from, uint16_t to)
+/* An edge is known by its ends and its modes (LK_EDGE_MODES). */
+static inline uint64_t lk_edge_key(uint32_t from, uint32_t to, uint32_t modes)
 {
-	return (uint32_t)from << 16 | to;
+	return (uint64_t)from << 34 | (uint64_t)to << 4 | (modes & LK_EDGE_MODES) >> 3;
 }
 
-static inline unsigned lk_edge_hash(uint32_t key)
+static inline unsigned lk_edge_hash(uint64_t key)
 {
-	return (unsigned)(((uint64_t)key * 0x9e3779b97f4a7c15ull) >> 32);
+	return (unsigned)(((key ^ (key >> 29)) * 0x9e3779b97f4a7c15ull) >> 32);
 }
 
-/* The id of edge from -> to, 0 if unknown (lock-free). */
-static inline uint32_t lk_edge_find(uint16_t from, uint16_t to)
+/* The id of edge from -> to with modes, 0 if unknown (lock-free). */
+static inline uint32_t lk_edge_find_mode(uint32_t from, uint32_t to, uint32_t modes)
 {
-	uint32_t key = lk_edge_key(from, to);
+	uint64_t key = lk_edge_key(from, to, modes);
 	unsigned mask = lk_graph.hash_mask, i = lk_edge_hash(key) & mask;
 
+	modes &= LK_EDGE_MODES;
 	for (;; i = (i + 1) & mask) {
 		uint32_t id = __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE);
 		const struct lk_edge *e;
@@ -231,9 +307,14 @@ static inline uint32_t lk_edge_find(uint16_t from, uint16_t to)
 		if (id == 0)
 			return 0;
 		e = &lk_graph.edge[id - 1];
-		if (e->from == from && e->to == to)
+		if (e->from == from && e->to == to && (e->flags & LK_EDGE_MODES) == modes)
 			return id;
 	}
+}
+
+static inline uint32_t lk_edge_find(uint32_t from, uint32_t to)
+{
+	return lk_edge_find_mode(from, to, 0);
 }
 
 /* Under the graph lock: publish a complete record (the table never fills:
@@ -241,14 +322,15 @@ static inline uint32_t lk_edge_find(uint16_t from, uint16_t to)
 static void lk_edge_publish(uint32_t id)
 {
 	const struct lk_edge *e = &lk_graph.edge[id - 1];
-	unsigned mask = lk_graph.hash_mask, i = lk_edge_hash(lk_edge_key(e->from, e->to)) & mask;
+	unsigned mask = lk_graph.hash_mask;
+	unsigned i = lk_edge_hash(lk_edge_key(e->from, e->to, e->flags)) & mask;
 
 	while (__atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED))
 		i = (i + 1) & mask;
 	__atomic_store_n(&lk_graph.hash[i], id, __ATOMIC_RELEASE);
 }
 
-uint32_t lk_valid_find_edge(uint16_t from, uint16_t to)
+uint32_t lk_valid_find_edge(uint32_t from, uint32_t to)
 {
 	return lk_edge_find(from, to);
 }
@@ -278,10 +360,12 @@ size_t lk_valid_memory(void)
 	for (unsigned c = 1; c <= lk_graph.max_classes && c <= LK_CLASSES_HARD; c++)
 		if (__atomic_load_n(&lk_graph.out[c], __ATOMIC_RELAXED))
 			classes = c;
+	if (lk_graph.max_nodes > LK_CLASSES_HARD)
+		classes = lk_graph.max_nodes;  /* mapped: count what may be touched */
 	return ((size_t)lk_valid.mask + 1) * sizeof(struct lk_valid_slot)
 		+ (size_t)n * sizeof(struct lk_edge)
 		+ ((size_t)lk_graph.hash_mask + 1) * sizeof(uint32_t)
-		+ (classes + 1) * (3 * sizeof(uint32_t) + sizeof(uint16_t));
+		+ (classes + 1) * (7 * sizeof(uint32_t) + 1);
 }
 
 /* ---- the fast path ---- */
@@ -297,8 +381,22 @@ static inline bool lk_rank_bad(int held_rank, int rank)
 	return rank != LK_RANK_NONE && held_rank != LK_RANK_NONE && held_rank >= rank;
 }
 
+/* The modes of the edge held -> new. */
+static inline uint32_t lk_edge_modes(const struct lk_held *h, bool shared)
+{
+	return (h->flags & LK_HELD_SHARED ? LK_EDGE_FROM_SHARED : 0) |
+	       (shared ? LK_EDGE_TO_SHARED : 0);
+}
+
 unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
-				 uint16_t cls, int rank, struct lk_verdict *v)
+				 uint32_t cls, int rank, struct lk_verdict *v)
+{
+	return lk_valid_before_acquire_mode(held, nheld, cls, rank, false, v);
+}
+
+unsigned lk_valid_before_acquire_mode(const struct lk_held *held, unsigned nheld,
+				      uint32_t cls, int rank, bool shared,
+				      struct lk_verdict *v)
 {
 	bool full = __atomic_load_n(&lk_graph.nedges, __ATOMIC_RELAXED) >= lk_graph.max_edges;
 
@@ -309,14 +407,14 @@ unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
 	v->full = false;
 	v->lost = false;
 	for (unsigned i = 0; i < nheld; i++) {
-		uint16_t h = held[i].cls;
+		uint32_t h = held[i].cls;
 		uint32_t id;
 
 		if (lk_rank_bad(held[i].rank, rank))
 			lk_verdict_add(v, LK_VIOL_RANK, i, h, cls);
 		if (h == cls || i >= 64)
 			continue;
-		id = lk_edge_find(h, cls);
+		id = lk_edge_find_mode(h, cls, lk_edge_modes(&held[i], shared));
 		if (id == 0) {
 			if (full)
 				v->full = true;
@@ -335,42 +433,62 @@ unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
 /* ---- the slow path: insert, search ---- */
 
 /*
- * Breadth-first from `from` to `to` over edges that obey the ranks; on
- * success leaves lk_graph.via[] pointing back along the shortest path.
+ * Breadth-first from `from` to `to` over edges that obey the ranks and
+ * lead to live nodes, on states (node, entered shared).  A node entered
+ * by a LK_EDGE_TO_SHARED edge cannot be left by a LK_EDGE_FROM_SHARED
+ * one: the waiter would share the lock with the holder, not wait.  The
+ * search starts in state from_bit and must reach `to` in a state other
+ * than end_forbid (bit 1 forbidden when the closing edge leaves `to`
+ * shared; end_forbid 2: any state).  On success lk_graph.end is the
+ * state reached and lk_graph.via[] points back along the shortest path
+ * (the previous state in LK_VIA_BIT).
  */
-static bool lk_graph_bfs(uint16_t from, uint16_t to)
+static bool lk_graph_bfs_mode(uint32_t from, unsigned from_bit, uint32_t to, unsigned end_forbid)
 {
 	unsigned head = 0, tail = 0;
 	uint32_t ep;
 
 	if (++lk_graph.epoch == 0) {    /* wrapped: clear the marks once */
-		for (unsigned c = 0; c <= LK_CLASSES_HARD; c++)
+		for (size_t c = 0; c < 2 * ((size_t)lk_graph.max_nodes + 1); c++)
 			lk_graph.mark[c] = 0;
 		lk_graph.epoch = 1;
 	}
 	ep = lk_graph.epoch;
-	lk_graph.mark[from] = ep;
-	lk_graph.via[from] = 0;
-	lk_graph.queue[tail++] = from;
+	lk_graph.mark[from * 2 + from_bit] = ep;
+	lk_graph.via[from * 2 + from_bit] = 0;
+	lk_graph.queue[tail++] = from * 2 + from_bit;
 	while (head < tail) {
-		uint16_t c = lk_graph.queue[head++];
+		uint32_t st = lk_graph.queue[head++], c = st >> 1, bit = st & 1;
 
 		for (uint32_t id = lk_graph.out[c]; id; id = lk_graph.edge[id - 1].next) {
 			const struct lk_edge *e = &lk_graph.edge[id - 1];
+			uint32_t nb = (e->flags & LK_EDGE_TO_SHARED) ? 1 : 0, ns = e->to * 2 + nb;
 
-			if ((e->flags & LK_EDGE_RANKBAD) || lk_graph.mark[e->to] == ep)
+			if ((e->flags & LK_EDGE_RANKBAD) ||
+			    (bit && (e->flags & LK_EDGE_FROM_SHARED)) ||
+			    lk_graph.mark[ns] == ep ||
+			    (nb && lk_graph.mark[e->to * 2] == ep) ||  /* entered exclusive already: stronger */
+			    (e->to != to && __atomic_load_n(&lk_graph.dead[e->to], __ATOMIC_RELAXED)))
 				continue;
-			lk_graph.mark[e->to] = ep;
-			lk_graph.via[e->to] = id;
-			if (e->to == to)
+			lk_graph.mark[ns] = ep;
+			lk_graph.via[ns] = id | (bit ? LK_VIA_BIT : 0);
+			if (e->to == to && nb != end_forbid) {
+				lk_graph.end = ns;
 				return true;
-			lk_graph.queue[tail++] = e->to;
+			}
+			if (e->to != to)
+				lk_graph.queue[tail++] = ns;
 		}
 	}
 	return false;
 }
 
-bool lk_valid_reaches(uint16_t a, uint16_t b)
+static bool lk_graph_bfs(uint32_t from, uint32_t to)
+{
+	return lk_graph_bfs_mode(from, 0, to, 2);
+}
+
+bool lk_valid_reaches(uint32_t a, uint32_t b)
 {
 	return lk_graph_bfs(a, b);
 }
@@ -395,13 +513,13 @@ static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
 		v->nnew++;
 		return;
 	}
-	for (uint16_t x = e->from; x != e->to;) {
-		uint32_t via = lk_graph.via[x];
+	for (uint32_t st = lk_graph.end; (st >> 1) != e->to;) {
+		uint32_t via = lk_graph.via[st], vid = via & ~LK_VIA_BIT;
 
 		if (n < LK_PATH_MAX)
-			rev[n++] = via;
+			rev[n++] = vid;
 		total++;
-		x = lk_graph.edge[via - 1].from;
+		st = lk_graph.edge[vid - 1].from * 2 + (via & LK_VIA_BIT ? 1 : 0);
 	}
 	c = &v->c[v->nnew++];
 	*c = (struct lk_conflict){ .kind = LK_VIOL_CYCLE, .held = (uint8_t)i,
@@ -416,8 +534,8 @@ static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
 }
 
 /* The outermost held class other than the edge's ends: a possible gate lock. */
-static uint16_t lk_gate_of(const struct lk_held *held, unsigned nheld, uint16_t from,
-			   uint16_t to)
+static uint32_t lk_gate_of(const struct lk_held *held, unsigned nheld, uint32_t from,
+			   uint32_t to)
 {
 	for (unsigned i = 0; i < nheld; i++)
 		if (held[i].cls != from && held[i].cls != to)
@@ -426,15 +544,22 @@ static uint16_t lk_gate_of(const struct lk_held *held, unsigned nheld, uint16_t 
 }
 
 unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
-			    uint16_t cls, int rank, const struct lk_edge_src *src,
+			    uint32_t cls, int rank, const struct lk_edge_src *src,
 			    struct lk_verdict *v)
 {
+	return lk_valid_add_edges_mode(held, nheld, cls, rank, false, src, v);
+}
+
+unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
+				 uint32_t cls, int rank, bool shared,
+				 const struct lk_edge_src *src, struct lk_verdict *v)
+{
 	for (unsigned i = 0; i < nheld && i < 64; i++) {
-		uint16_t h = held[i].cls;
+		uint32_t h = held[i].cls, modes = lk_edge_modes(&held[i], shared);
 		uint32_t id;
 		struct lk_edge *e;
 
-		if (!(v->missing & (1ull << i)) || lk_edge_find(h, cls))
+		if (!(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
 			continue;       /* another thread (or entry) added it */
 		if (lk_graph.nedges >= lk_graph.max_edges) {
 			lk_graph.lost++;
@@ -449,12 +574,14 @@ unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
 			.stack = src->stack, .held_stack = held[i].stack,
 			.tid = src->tid, .pc = src->pc,
 			.held_pc = held[i].pc, .held_entry = held[i].entry_pc,
+			.flags = modes,
 		};
 		if (held[i].flags & LK_HELD_TRY)
 			e->flags |= LK_EDGE_TRYHELD;
 		if (lk_rank_bad(held[i].rank, rank))
 			e->flags |= LK_EDGE_RANKBAD;
-		else if (lk_graph_bfs(cls, h))
+		else if (lk_graph_bfs_mode(cls, shared ? 1 : 0, h,
+					   (modes & LK_EDGE_FROM_SHARED) ? 1 : 2))
 			e->flags |= LK_EDGE_CYCLE;
 		e->next = lk_graph.out[h];
 		__atomic_store_n(&lk_graph.out[h], id, __ATOMIC_RELAXED);   /* read by lk_valid_memory */
@@ -482,14 +609,14 @@ int lk_valid_check(const char **why)
 
 		if (!e->from || !e->to || e->from == e->to)
 			*why = "an edge with a zero or self end";
-		else if (lk_edge_find(e->from, e->to) != id)
+		else if (lk_edge_find_mode(e->from, e->to, e->flags) != id)
 			*why = "an edge not found in the hash under its own id";
 		else if ((e->flags & LK_EDGE_CYCLE) && (e->flags & LK_EDGE_RANKBAD))
 			*why = "an edge both against the ranks and closing a cycle";
 	}
 	for (unsigned i = 0; i <= lk_graph.hash_mask && !*why; i++)
 		in_hash += __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE) != 0;
-	for (unsigned c = 1; c <= LK_CLASSES_HARD && !*why; c++)
+	for (unsigned c = 1; c <= lk_graph.max_nodes && !*why; c++)
 		for (uint32_t id = lk_graph.out[c]; id && !*why; id = lk_graph.edge[id - 1].next) {
 			if (id > n || lk_graph.edge[id - 1].from != c)
 				*why = "an adjacency list holds a foreign edge";
@@ -519,7 +646,7 @@ unsigned lk_valid_lost(void)
 	return __atomic_load_n(&lk_valid.lost, __ATOMIC_RELAXED);
 }
 
-unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
+unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls)
 {
 	struct lk_valid_slot *s = lk_valid_find(lk_valid_key(kind, held_cls, cls));
 
@@ -533,8 +660,8 @@ void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg)
 		uint64_t key = __atomic_load_n(&s->key, __ATOMIC_ACQUIRE);
 
 		if (key)
-			fn((enum lk_viol_kind)(key >> 32), (uint16_t)(key >> 16),
-			   (uint16_t)key, __atomic_load_n(&s->count, __ATOMIC_RELAXED),
+			fn((enum lk_viol_kind)(key >> 60), (uint32_t)((key >> LK_NODE_BITS) & LK_NODE_MASK),
+			   (uint32_t)(key & LK_NODE_MASK), __atomic_load_n(&s->count, __ATOMIC_RELAXED),
 			   __atomic_load_n(&s->suppressed, __ATOMIC_RELAXED) != 0, arg);
 	}
 }

@@ -320,8 +320,8 @@ static void lk_app_view(struct lk_app_thread *t, unsigned from, unsigned n,
  * the edges under the graph lock, reports.
  */
 static void lk_app_check_slow(struct lk_app_thread *t, unsigned from, unsigned n,
-			      const void *lock, uint32_t node, bool shared, uintptr_t pc,
-			      uint32_t *stack, struct lk_verdict *v)
+			      const void *lock, uint32_t node, bool shared, unsigned how,
+			      uintptr_t pc, uint32_t *stack, struct lk_verdict *v)
 {
 	lk_in_runtime = 1;
 	if (!*stack)
@@ -339,7 +339,7 @@ static void lk_app_check_slow(struct lk_app_thread *t, unsigned from, unsigned n
 		struct lk_held_view hv;
 
 		lk_app_view(t, from, n, &hv);
-		lk_report_app_order(&hv, lock, node, *stack, pc, v);
+		lk_report_app_order(&hv, lock, node, how, *stack, pc, v);
 	}
 	lk_in_runtime = 0;
 }
@@ -376,7 +376,7 @@ static uint32_t lk_app_check(struct lk_app_thread *t, const void *lock, enum lk_
 		lk_valid_before_acquire_mode(t->held + from, n, node, LK_RANK_NONE, shared, &v);
 		clean &= !v.missing && !v.nnew && !v.nrepeat && !v.full && !v.lost;
 		if (v.missing || v.nnew)
-			lk_app_check_slow(t, from, n, lock, node, shared, pc, &stack, &v);
+			lk_app_check_slow(t, from, n, lock, node, shared, how, pc, &stack, &v);
 		else if (v.full)
 			lk_report_graph_full();
 	}
@@ -501,9 +501,17 @@ void lk_app_acquired_slow(const void *lock, enum lk_app_type type, unsigned how,
 		return;
 	}
 	flags = lk_app_held_flags(type, how);
-	if (__builtin_expect(lk_config.lockstat || t->n == t->cap, 0)) {
+	if (__builtin_expect(lk_config.lockstat || lk_config.held_stacks || t->n == t->cap, 0)) {
 		struct lk_held e = { .lock = lock, .pc = pc, .rank = LK_RANK_NONE, .flags = flags };
 
+		if (lk_config.held_stacks) {
+			int saved = errno;
+
+			lk_in_runtime = 1;
+			e.stack = lk_stack_capture(pc, lk_config.stack_depth);
+			lk_in_runtime = 0;
+			errno = saved;
+		}
 		if (lk_config.lockstat) {
 			int saved = errno;
 
@@ -587,7 +595,7 @@ void lk_app_wait_begin(const void *mutex, enum lk_app_type type, uintptr_t pc,
 	lk_app_remove(t, h);
 	/* the relock inside the wait: checked now, before the thread sleeps */
 	if (t->n)
-		(void)lk_app_check(t, mutex, type, 0, pc);
+		(void)lk_app_check(t, mutex, type, LK_APP_WAIT, pc);
 	errno = saved;
 }
 

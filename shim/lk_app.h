@@ -54,6 +54,7 @@ enum lk_app_type {
 #define LK_APP_TRY 1u            /* trylock: adds no edge into the lock */
 #define LK_APP_READ 2u           /* rwlock read lock */
 #define LK_APP_TIMED 4u          /* timed or clock lock: checked as blocking */
+#define LK_APP_WAIT 8u           /* the relock inside a condition wait */
 
 /* lk_app_before's answer. */
 enum lk_app_go {
@@ -136,7 +137,8 @@ static inline void lk_app_acquired(const void *lock, enum lk_app_type type, unsi
 	struct lk_app_thread *t = &lk_at;
 	struct lk_held *h;
 
-	if (__builtin_expect(go != LK_APP_GO || lk_config.lockstat || !t->held || t->n >= t->cap, 0)) {
+	if (__builtin_expect(go != LK_APP_GO || lk_config.lockstat || lk_config.held_stacks ||
+			     !t->held || t->n >= t->cap, 0)) {
 		lk_app_acquired_slow(lock, type, how, go, pc, contended, wait_ns);
 		return;
 	}

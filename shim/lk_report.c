@@ -789,7 +789,7 @@ static int lk_app_report_begin(struct lk_sym *sym, const struct lk_held_view *hv
 }
 
 void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
-			 uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
+			 unsigned how, uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
 {
 	struct shim_logbuf b = { .len = 0 };
 	bool shown[64] = { false };
@@ -802,8 +802,9 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 	if (lk_config.json) {
 		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"cycle\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"acquiring\":{",
 				   (int)getpid(), lk_tid());
-		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock, false);
-		shim_logbuf_printf(&b, ",");
+		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock,
+				 how & LK_APP_READ);
+		shim_logbuf_printf(&b, ",\"cond_wait\":%s,", how & LK_APP_WAIT ? "true" : "false");
 		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
 		shim_logbuf_printf(&b, "},");
 		lk_json_held(&b, &sym, hv);
@@ -833,7 +834,9 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 		return;
 	}
 	shim_logbuf_printf(&b, "==vadshim== WARNING: lock-order violation (cycle) in thread %d\n", lk_tid());
-	shim_logbuf_printf(&b, "  acquiring \"%s\" (program lock) at:\n", lk_node_name(node));
+	shim_logbuf_printf(&b, "  acquiring \"%s\"%s (program lock%s) at:\n", lk_node_name(node),
+			   how & LK_APP_READ ? " for reading" : "",
+			   how & LK_APP_WAIT ? "; the relock at the end of a condition wait" : "");
 	lk_put_stack(&b, &sym, stack, pc, 0);
 	for (unsigned i = 0; i < v->nnew; i++) {
 		unsigned k = v->c[i].held;
@@ -926,7 +929,7 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 	struct lk_sym sym;
 	char where[512];
 	const char *why = type == LK_APP_MUTEX_ERRORCHECK ?
-		"it does not hold it: the call fails with EPERM" : "it does not hold it";
+		"not held by this thread: the call fails with EPERM" : "not held by this thread";
 
 	lk_sym_open(&sym);
 	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, 0)) {
@@ -943,7 +946,7 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 		shim_logbuf_printf(&b, "}}\n");
 	} else {
 		lk_sym_format(&sym, pc, where, sizeof(where));
-		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) by thread %d, which %s, at 0x%lx %s\n",
+		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) in thread %d, %s, at 0x%lx %s\n",
 				   lk_node_name(node), lk_tid(), why, (unsigned long)pc, where);
 	}
 	shim_logbuf_flush(&b);

@@ -653,6 +653,9 @@ void lk_app_forget_range(const void *p, size_t n)
 
 	if (!nrecs || n == 0 || end < a)
 		return;
+	/* cost: min(pages, records) bit tests, then min(n / 4, records) probes */
+	if (n / 4096 + 1 > nrecs)
+		any = true;
 	for (uintptr_t pg = a & ~(uintptr_t)4095; pg < end && !any; pg += 4096)
 		any = lk_app_page_has(pg);
 	if (!any)

@@ -1334,9 +1334,21 @@ static void lk_print_app_lockstat_json(struct shim_logbuf *b, struct lk_sym *sym
 	for (unsigned i = 0; i < n; i++) {
 		struct lk_app_stat st;
 
+		char name[80];
+
 		lk_app_stat_get(lk_print.top[i], &st);
-		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"kind\":\"%s\",\"instances\":%u,\"site\":",
-				   i ? "," : "", (unsigned long)st.addr, lk_app_kind(st.type), st.gens);
+		lk_cur_sym = sym->dwfl ? sym : NULL;
+		lk_addr_symbol(st.addr, name, sizeof(name));
+		lk_cur_sym = NULL;
+		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"name\":", i ? "," : "", (unsigned long)st.addr);
+		if (name[0]) {  /* " (sym)" -> "sym" */
+			name[strlen(name) - 1] = 0;
+			lk_json_str(b, name + 2);
+		} else {
+			lk_json_str(b, NULL);
+		}
+		shim_logbuf_printf(b, ",\"kind\":\"%s\",\"instances\":%u,\"site\":",
+				   lk_app_kind(st.type), st.gens);
 		lk_json_frame(b, sym, st.site);
 		shim_logbuf_printf(b, ",\"acquisitions\":%llu,\"contentions\":%llu,\"changes\":%llu,"
 				   "\"wait_ns\":%llu,\"wait_max_ns\":%llu,\"hold_ns\":%llu,\"hold_max_ns\":%llu}",

@@ -505,6 +505,8 @@ unsigned lk_valid_before_acquire_mode(const struct lk_held *held, unsigned nheld
 		uint32_t h = held[i].cls;
 		uint32_t id;
 
+		if (h == 0)
+			continue;       /* not a node (its table was full): not checked */
 		if (lk_rank_bad(held[i].rank, rank))
 			lk_verdict_add(v, LK_VIOL_RANK, i, h, cls);
 		if (h == cls || i >= 64)
@@ -656,7 +658,7 @@ unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
 		uint32_t id;
 		struct lk_edge *e;
 
-		if (!(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
+		if (!h || !(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
 			continue;       /* another thread (or entry) added it */
 		id = lk_edge_alloc();
 		if (!id) {

@@ -8,8 +8,11 @@
  *  - lk_supp (the suppression list): written once by lk_suppressions_load
  *    at init, before other threads run; read-only after, no lock;
  *  - lk_print.busy: an atomic flag that serializes the table printers
- *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static;
- *    a printer that finds it taken skips its print.
+ *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static
+ *    (order[], and top[]/top_key[] for the program-lock table); a printer
+ *    that finds it taken skips its print;
+ *  - lk_nbuf[], lk_cur_sym: thread-local (names of program locks, and the
+ *    symbolizer session of the report the thread is writing).
  * Reports build their text on the caller's stack (struct shim_logbuf) and
  * take no shim lock; symbolization (libdw) runs here only.
  */

@@ -5,6 +5,7 @@
  * Runs in the constructor, before the program's main and before any
  * thread of the program can enter the shim: no lock.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,6 +16,8 @@
 #include "mman/mman.h"
 #include "shim/lk.h"
 #include "shim/lk_sig.h"
+#include "shim/lk_app.h"
+#include "shim/lk_valid.h"
 #include "shim/log.h"
 #include "shim/options.h"
 #include "shim/real.h"
@@ -28,15 +31,29 @@ void shim_signal_init(void) __attribute__((weak));
 
 static void apply_lock_config(void)
 {
-	lk_config.lockdep = shim_opt.lockdep;
+	lk_config.lockdep = shim_opt.lockdep ? 1 : 0;
+	lk_config.lockstat_sort = shim_opt.lockstat_sort;
+	lk_config.lockstat_max = shim_opt.lockstat_max;
 	lk_config.held_stacks = shim_opt.held_stacks;
 	lk_config.stack_depth = shim_opt.stack_depth;
 	lk_config.exitcode = shim_opt.exitcode;
 	lk_config.halt_on_error = shim_opt.halt_on_error;
 	lk_config.json = shim_opt.report_json;
 	lk_config.lockstat = shim_opt.lockstat;
+	/* the program's locks are one node per lock: room for their orders */
+	if (shim_opt.lockdep == 2 && !shim_opt.max_edges_set)
+		shim_opt.max_edges = LK_EDGES_HARD;
 	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.max_violations,
 		      shim_opt.lockstat_sites);
+	/* lockdep=app: the program's locks too (shim/wrap_pthread.c).  Not in a
+	 * ThreadSanitizer program: its interceptors come first and check the
+	 * locks themselves, and a report's symbolizer (libelf's fstat) would
+	 * loop through TSan's interceptor back into the shim. */
+	if (shim_opt.lockdep == 2 && dlsym(RTLD_DEFAULT, "__tsan_init")) {
+		shim_log("==vadshim== lockdep=app is off in a ThreadSanitizer program: TSan checks its locks\n");
+	} else if (shim_opt.lockdep == 2 && lk_app_enable(shim_opt.max_app_locks) != 0)
+		shim_log("==vadshim== cannot map the tables for lockdep=app (max_app_locks=%u): the program's locks are not checked\n",
+			 shim_opt.max_app_locks);
 }
 
 /* A suppressions file that cannot be used stops the program, like a bad option. */

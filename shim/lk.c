@@ -38,12 +38,14 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stdio.h>              /* fflush at exit only */
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/lk_app.h"
 #include "shim/lk_report.h"
 #include "shim/lk_sig.h"
 #include "shim/lk_stack.h"
@@ -91,9 +93,19 @@ struct lk_config lk_config = {
 	.halt_on_error = 0,
 	.json = 0,
 	.lockstat = 0,
+	.lockstat_sort = 0,
+	.lockstat_max = 20,
+};
+
+const char *const lk_sort_keys[] = {
+	"contentions", "acquisitions", "changes", "wait", "wait_max", "wait_avg",
+	"hold", "hold_max", "hold_avg", NULL,
 };
 
 __thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
+/* Capturing or reporting (shim and program locks): nested locks unchecked,
+   the program's locks pass straight to the real functions. */
+__thread int lk_in_runtime __attribute__((tls_model("initial-exec")));
 
 /*
  * The shim's own code, for finding the program's call into the shim when
@@ -113,7 +125,6 @@ static struct {
 struct lk_thread {
 	unsigned nheld;
 	unsigned overflow;      /* acquisitions not recorded: held[] was full */
-	int in_runtime;         /* capturing or reporting: nested locks unchecked */
 	/* The last order checked clean with one lock held (held class ->
 	 * acquired class): the rank pair is fine, the edge is in the graph
 	 * and not on a cycle.  An edge's flags are set once, when it is
@@ -136,6 +147,7 @@ static struct {
 	struct lk_lock *fork_snap[LK_FORK_MAX]; /* fork[] as prepare took it */
 	int classes_full_said, fork_full_said, overflow_said, graph_full_said;
 	int viol_full_said, exited;
+	int halting;                            /* halt_on_error: exiting from a report */
 } lk_rt;
 
 /* ---- the futex word ---- */
@@ -189,6 +201,16 @@ static inline void lk_word_unlock(uint32_t *w, bool pshared)
 		lk_futex(w, FUTEX_WAKE, 1, pshared);
 		errno = saved;
 	}
+}
+
+void lk_raw_lock(uint32_t *w)
+{
+	lk_word_lock(w, false);
+}
+
+void lk_raw_unlock(uint32_t *w)
+{
+	lk_word_unlock(w, false);
 }
 
 /* ---- ThreadSanitizer: the futex lock is a mutex ---- */
@@ -313,6 +335,7 @@ static struct lk_held_view lk_view(const struct lk_thread *t)
 void lk_halt_if_asked(void)
 {
 	if (lk_config.halt_on_error) {
+		__atomic_store_n(&lk_rt.halting, 1, __ATOMIC_RELAXED);
 		lk_atexit();
 		_exit(lk_config.exitcode);
 	}
@@ -329,7 +352,7 @@ static uint32_t lk_capture(uintptr_t pc)
 	return stack;
 }
 
-static void lk_violations_full(void)
+void lk_report_violations_full(void)
 {
 	if (!__atomic_exchange_n(&lk_rt.viol_full_said, 1, __ATOMIC_RELAXED))
 		shim_log("==vadshim== more than %u distinct lock violations: new ones are counted in the summary, not reported; raise max_violations=\n",
@@ -342,15 +365,30 @@ static bool lk_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls)
 	if (lk_valid_note(kind, held_cls, cls))
 		return true;
 	if (!lk_valid_occurrences(kind, held_cls, cls))
-		lk_violations_full();
+		lk_report_violations_full();
 	return false;
 }
 
-static void lk_graph_full(void)
+void lk_report_graph_full(void)
 {
 	if (!__atomic_exchange_n(&lk_rt.graph_full_said, 1, __ATOMIC_RELAXED))
 		shim_log("==vadshim== lock order graph full (%u edges): new orders are not checked; raise max_edges=\n",
 			 lk_valid_max_edges());
+}
+
+void lk_graph_add_edges(const struct lk_held *held, unsigned nheld, uint32_t node, bool shared,
+			const struct lk_edge_src *src, struct lk_verdict *v)
+{
+	lk_word_lock(&lk_rt.graph_lock, false);
+	lk_valid_add_edges_mode(held, nheld, node, LK_RANK_NONE, shared, src, v);
+	lk_word_unlock(&lk_rt.graph_lock, false);
+}
+
+void lk_graph_retire(uint32_t node)
+{
+	lk_word_lock(&lk_rt.graph_lock, false);
+	lk_valid_retire(node);
+	lk_word_unlock(&lk_rt.graph_lock, false);
 }
 
 /*
@@ -365,7 +403,7 @@ static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, str
 	int saved = errno;
 	uint32_t stack;
 
-	t->in_runtime = 1;
+	lk_in_runtime = 1;
 	stack = lk_capture(pc);
 	if (v->missing) {
 		struct lk_edge_src src = { .stack = stack, .pc = pc, .tid = lk_tid() };
@@ -375,15 +413,15 @@ static __attribute__((noinline)) uint32_t lk_check_slow(struct lk_thread *t, str
 		lk_word_unlock(&lk_rt.graph_lock, false);
 	}
 	if (v->full)
-		lk_graph_full();
+		lk_report_graph_full();
 	if (v->lost)
-		lk_violations_full();
+		lk_report_violations_full();
 	if (v->nnew) {
 		struct lk_held_view hv = lk_view(t);
 
 		lk_report_order(&hv, l, stack, pc, entry, v);
 	}
-	t->in_runtime = 0;
+	lk_in_runtime = 0;
 	errno = saved;
 	return stack;
 }
@@ -410,14 +448,14 @@ static inline uint32_t lk_check(struct lk_thread *t, struct lk_lock *l, uint16_t
 	if (v.missing || v.nnew)
 		return lk_check_slow(t, l, id, pc, entry, &v);
 	if (v.full)
-		lk_graph_full();
+		lk_report_graph_full();
 	if (v.lost)
-		lk_violations_full();
+		lk_report_violations_full();
 	if (!lk_config.held_stacks)
 		return 0;
-	t->in_runtime = 1;
+	lk_in_runtime = 1;
 	uint32_t stack = lk_capture(pc);
-	t->in_runtime = 0;
+	lk_in_runtime = 0;
 	return stack;
 }
 
@@ -427,26 +465,25 @@ static void lk_check_self(struct lk_thread *t, struct lk_lock *l, uintptr_t pc, 
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_note(LK_VIOL_RECURSIVE, id, id))
+	if (!id || lk_in_runtime || !lk_note(LK_VIOL_RECURSIVE, id, id))
 		return;
-	t->in_runtime = 1;
+	lk_in_runtime = 1;
 	struct lk_held_view hv = lk_view(t);
 	lk_report_recursive(&hv, l, lk_capture(pc), pc, entry);
-	t->in_runtime = 0;
+	lk_in_runtime = 0;
 	errno = saved;
 }
 
-static void lk_check_unlock(struct lk_thread *t, struct lk_lock *l, uintptr_t pc,
-			    uintptr_t entry)
+static void lk_check_unlock(struct lk_lock *l, uintptr_t pc, uintptr_t entry)
 {
 	uint16_t id = lk_class_id(l->cls);
 	int saved = errno;
 
-	if (!id || t->in_runtime || !lk_note(LK_VIOL_BAD_UNLOCK, 0, id))
+	if (!id || lk_in_runtime || !lk_note(LK_VIOL_BAD_UNLOCK, 0, id))
 		return;
-	t->in_runtime = 1;
+	lk_in_runtime = 1;
 	lk_report_bad_unlock(l, pc, entry);
-	t->in_runtime = 0;
+	lk_in_runtime = 0;
 	errno = saved;
 }
 
@@ -555,7 +592,7 @@ static inline void lk_take(struct lk_thread *t, struct lk_lock *l, uint16_t id,
 	uint32_t site = 0;
 
 	lk_tsan_pre_lock(l, 0);
-	if (lk_config.lockstat && id && !t->in_runtime) {
+	if (lk_config.lockstat && id && !lk_in_runtime) {
 		uint64_t t0 = lk_stat_now();
 		bool contended = !lk_word_trylock(&l->word);
 
@@ -601,7 +638,7 @@ static inline void lk_lock_at(struct lk_lock *l, uintptr_t pc, uintptr_t entry, 
 	if (lk_owner(l) == t) {
 		if (lk_config.lockdep)
 			lk_check_self(t, l, pc, entry);
-	} else if (lk_config.lockdep && !t->in_runtime) {
+	} else if (lk_config.lockdep && !lk_in_runtime) {
 		id = lk_class_id(l->cls);
 		stack = lk_check(t, l, id, pc, entry);
 		lk_take(t, l, id, pc, entry, stack, rec);
@@ -640,12 +677,12 @@ bool lk_trylock(struct lk_lock *l)
 	l->depth = 1;
 	lk_tsan_post_lock(l, LK_TSAN_TRY);
 	id = lk_class_id(l->cls);
-	if (lk_config.lockdep && lk_config.held_stacks && !t->in_runtime) {
-		t->in_runtime = 1;
+	if (lk_config.lockdep && lk_config.held_stacks && !lk_in_runtime) {
+		lk_in_runtime = 1;
 		stack = lk_capture(pc);
-		t->in_runtime = 0;
+		lk_in_runtime = 0;
 	}
-	if (lk_config.lockstat && id && !t->in_runtime) {
+	if (lk_config.lockstat && id && !lk_in_runtime) {
 		t_acq = lk_stat_now() | 1;
 		site = lk_stat_site(pc, id);
 		lk_stat_acquired(site, id, false, 0);
@@ -671,7 +708,7 @@ void lk_unlock(struct lk_lock *l)
 
 	if (lk_owner(l) != t) {
 		if (lk_config.lockdep)
-			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
+			lk_check_unlock(l, LK_RET_ADDR(), lk_entry_here());
 		return;
 	}
 	lk_tsan_pre_unlock(l);
@@ -687,7 +724,7 @@ unsigned lk_unlock_for_wait(struct lk_lock *l)
 
 	if (lk_owner(l) != t) {
 		if (lk_config.lockdep)
-			lk_check_unlock(t, l, LK_RET_ADDR(), lk_entry_here());
+			lk_check_unlock(l, LK_RET_ADDR(), lk_entry_here());
 		return 0;
 	}
 	depth = l->depth;
@@ -770,6 +807,7 @@ void lk_fork_prepare(void)
 		else
 			lk_lock(l);
 	}
+	lk_app_fork_prepare();
 	lk_word_lock(&lk_rt.graph_lock, false);
 	lk_rt.fork_taken = n;
 	lk_rt.fork_skip = skip;
@@ -791,6 +829,7 @@ static void lk_fork_release(void)
 void lk_fork_parent(void)
 {
 	lk_fork_release();
+	lk_app_fork_parent();
 }
 
 /*
@@ -802,6 +841,7 @@ void lk_fork_parent(void)
 void lk_fork_child(void)
 {
 	lk_fork_release();
+	lk_app_fork_child();
 }
 
 /* ---- exit ---- */
@@ -815,8 +855,18 @@ void lk_atexit(void)
 {
 	if (__atomic_exchange_n(&lk_rt.exited, 1, __ATOMIC_RELAXED))
 		return;
-	lk_self.in_runtime = 1;
-	if (lk_report_exit() && lk_config.exitcode)
+	lk_in_runtime = 1;
+	if (lk_report_exit() && lk_config.exitcode) {
+		/*
+		 * At a normal exit (the shim's destructor, inside exit()), the
+		 * program's stdio buffers are flushed first, as exit() would
+		 * have: a program whose output goes to a pipe keeps it.  Not
+		 * when halting from a report, where the reporting thread may
+		 * hold a stream's lock.
+		 */
+		if (!__atomic_load_n(&lk_rt.halting, __ATOMIC_RELAXED))
+			fflush(NULL);
 		_exit(lk_config.exitcode);
-	lk_self.in_runtime = 0;
+	}
+	lk_in_runtime = 0;
 }

@@ -115,6 +115,16 @@ void lk_relock_after_wait(struct lk_lock *l, unsigned depth);
  */
 void lk_set_entry_text(uintptr_t lo, uintptr_t hi);
 
+/* Non-zero while the thread captures a stack or writes a report. */
+extern __thread int lk_in_runtime __attribute__((tls_model("initial-exec")));
+
+/*
+ * A bare futex word (0 free), private to the process, not validated: for
+ * the runtime's own short critical sections (lk_app.c's tables).
+ */
+void lk_raw_lock(uint32_t *w);
+void lk_raw_unlock(uint32_t *w);
+
 extern __thread uintptr_t lk_entry_pc __attribute__((tls_model("initial-exec")));
 
 static inline void lk_entry_restore(uintptr_t *saved)
@@ -148,7 +158,16 @@ struct lk_config {
 	int halt_on_error;      /* _exit(exitcode) right after the first report */
 	int json;               /* report_format=json: JSON lines */
 	int lockstat;           /* per class / per site lock statistics */
+	int lockstat_sort;      /* program locks: sort key, index into lk_sort_keys */
+	unsigned lockstat_max;  /* program locks: rows printed (top N) */
 };
+
+/*
+ * lockstat_sort= keys for the program-lock table (NULL-terminated):
+ * contentions (default), acquisitions, changes (owner changes), wait
+ * (total), wait_max, wait_avg, hold (total), hold_max, hold_avg.
+ */
+extern const char *const lk_sort_keys[];
 extern struct lk_config lk_config;
 
 /*

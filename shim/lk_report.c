@@ -8,8 +8,11 @@
  *  - lk_supp (the suppression list): written once by lk_suppressions_load
  *    at init, before other threads run; read-only after, no lock;
  *  - lk_print.busy: an atomic flag that serializes the table printers
- *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static;
- *    a printer that finds it taken skips its print.
+ *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static
+ *    (order[], and top[]/top_key[] for the program-lock table); a printer
+ *    that finds it taken skips its print;
+ *  - lk_nbuf[], lk_cur_sym: thread-local (names of program locks, and the
+ *    symbolizer session of the report the thread is writing).
  * Reports build their text on the caller's stack (struct shim_logbuf) and
  * take no shim lock; symbolization (libdw) runs here only.
  */
@@ -23,6 +26,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "shim/lk_app.h"
 #include "shim/lk_stack.h"
 #include "shim/lk_stat.h"
 #include "shim/log.h"
@@ -36,10 +40,14 @@ static struct {
 	char text[LK_SUPP_TEXT];
 } lk_supp;
 
+#define LK_APP_TOP_MAX 10000     /* lockstat_max is clamped to it */
+
 static struct {
 	int busy;
 	uint32_t order[LK_STAT_SITES_HARD > LK_CLASSES_HARD + 1 ?
 		       LK_STAT_SITES_HARD : LK_CLASSES_HARD + 1];
+	uint32_t top[LK_APP_TOP_MAX];                   /* program locks, best first */
+	uint64_t top_key[LK_APP_TOP_MAX];
 } lk_print;
 
 static int lk_tid(void)
@@ -52,11 +60,86 @@ static const char *lk_name(const struct lk_lock *l)
 	return l->name ? l->name : l->cls->name;
 }
 
-static const char *lk_cname(uint16_t id)
-{
-	const struct lk_class *c = lk_class_by_id(id);
+/* Names of program locks are built in a few rotating per-thread buffers. */
+#define LK_NBUF 8
+static __thread char lk_nbuf[LK_NBUF][160] __attribute__((tls_model("initial-exec")));
+static __thread unsigned lk_nbuf_next __attribute__((tls_model("initial-exec")));
 
-	return c ? c->name : "?";
+static char *lk_nbuf_take(void)
+{
+	return lk_nbuf[lk_nbuf_next++ % LK_NBUF];
+}
+
+/*
+ * The symbolizer session of the report being written, if any: program
+ * locks that are variables of a module (globals, statics) are then named
+ * by their symbol as well ("mutex 0x55f1db9be180 (table_lock)").
+ */
+static __thread struct lk_sym *lk_cur_sym __attribute__((tls_model("initial-exec")));
+
+/* " (name)" or " (name+off)" of a data address, "" when it has no symbol. */
+static void lk_addr_symbol(uintptr_t addr, char *out, size_t cap)
+{
+	struct lk_frame f;
+
+	out[0] = 0;
+	if (!lk_cur_sym || !addr)
+		return;
+	lk_sym_resolve(lk_cur_sym, addr + 1, &f);       /* resolve takes return addresses */
+	if (!f.func[0] || f.off == 0 || f.off - 1 > 4096)
+		return;
+	if (f.off == 1)
+		snprintf(out, cap, " (%.60s)", f.func);
+	else
+		snprintf(out, cap, " (%.60s+%lu)", f.func, f.off - 1);
+}
+
+const char *lk_node_name(uint32_t id)
+{
+	if (lk_app_is_node(id)) {
+		char *buf = lk_nbuf_take(), sym[80];
+		size_t n;
+
+		lk_app_node_name(id, buf, sizeof(lk_nbuf[0]));
+		lk_addr_symbol(lk_app_node_addr(id), sym, sizeof(sym));
+		n = strlen(buf);
+		snprintf(buf + n, sizeof(lk_nbuf[0]) - n, "%s", sym);
+		return buf;
+	} else {
+		const struct lk_class *c = lk_class_by_id((uint16_t)id);
+
+		return c ? c->name : "?";
+	}
+}
+
+static const char *lk_cname(uint32_t id)
+{
+	return lk_node_name(id);
+}
+
+/* A held entry of the program's locks (lk_app.c): by node, else by address. */
+#define LK_HELD_APP_TYPE(h) (((h)->flags >> 8) & 15)
+
+static bool hv_is_app(const struct lk_held *h)
+{
+	return (h->flags & LK_HELD_APP) != 0;
+}
+
+static const char *lk_app_held_name(const struct lk_held *h)
+{
+	char *buf;
+
+	if (h->cls)
+		return lk_node_name(h->cls);
+	{
+		char sym[80];
+
+		buf = lk_nbuf_take();
+		lk_addr_symbol((uintptr_t)h->lock, sym, sizeof(sym));
+		snprintf(buf, sizeof(lk_nbuf[0]), "%s 0x%lx%s",
+			 lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(h)), (unsigned long)h->lock, sym);
+	}
+	return buf;
 }
 
 /* ---- suppressions ---- */
@@ -260,6 +343,18 @@ static void lk_json_lock(struct shim_logbuf *b, const struct lk_lock *l)
 		shim_logbuf_printf(b, ",\"rank\":%d", l->cls->rank);
 }
 
+/* A program lock: its name, type as the class, no rank, address, mode. */
+static void lk_json_app_lock(struct shim_logbuf *b, const char *name, unsigned type,
+			     const void *addr, bool read)
+{
+	shim_logbuf_printf(b, "\"lock\":");
+	lk_json_str(b, name);
+	shim_logbuf_printf(b, ",\"class\":");
+	lk_json_str(b, lk_app_type_name((enum lk_app_type)type));
+	shim_logbuf_printf(b, ",\"rank\":null,\"addr\":\"0x%lx\",\"mode\":\"%s\"",
+			   (unsigned long)addr, read ? "read" : "write");
+}
+
 /* ---- human pieces ---- */
 
 static void lk_put_lock(struct shim_logbuf *b, const char *what, const struct lk_lock *l,
@@ -304,17 +399,33 @@ static void lk_put_stack(struct shim_logbuf *b, struct lk_sym *sym, uint32_t sta
 static void lk_put_held_entry(struct shim_logbuf *b, struct lk_sym *sym,
 			      const struct lk_held *h, const char *what)
 {
+	if (hv_is_app(h)) {
+		shim_logbuf_printf(b, "  %s\"%s\"%s%s\n", what, lk_app_held_name(h),
+				   h->flags & LK_HELD_READ ? " (for reading)" : "",
+				   h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
+		lk_put_stack(b, sym, h->stack, h->pc, 0);
+		return;
+	}
 	lk_put_lock(b, what, h->lock,
 		    h->flags & LK_HELD_TRY ? ", taken by trylock at:" : ", taken at:");
 	lk_put_stack(b, sym, h->stack, h->pc, h->entry_pc);
 }
 
+/* Long held lists name the first and the last locks only. */
+#define LK_HELD_LIST_MAX 16
+
 static void lk_put_held_list(struct shim_logbuf *b, const struct lk_held_view *hv)
 {
 	shim_logbuf_printf(b, "  locks held by this thread (%u):", hv->nheld + hv->overflow);
-	for (unsigned i = 0; i < hv->nheld; i++)
+	for (unsigned i = 0; i < hv->nheld; i++) {
+		if (hv->nheld > LK_HELD_LIST_MAX && i == LK_HELD_LIST_MAX / 2) {
+			shim_logbuf_printf(b, ", ... %u more ...", hv->nheld - LK_HELD_LIST_MAX);
+			i = hv->nheld - LK_HELD_LIST_MAX / 2;
+		}
 		shim_logbuf_printf(b, "%s %s", i ? "," : "",
+				   hv_is_app(&hv->held[i]) ? lk_app_held_name(&hv->held[i]) :
 				   lk_name((const struct lk_lock *)hv->held[i].lock));
+	}
 	if (hv->overflow)
 		shim_logbuf_printf(b, ", and %u not recorded", hv->overflow);
 	shim_logbuf_printf(b, "\n");
@@ -350,9 +461,9 @@ static void lk_put_hierarchy(struct shim_logbuf *b, int lo, int hi)
 }
 
 /* The gate class shared by every edge of a cycle, 0 if none. */
-static uint16_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_conflict *c)
+static uint32_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_conflict *c)
 {
-	uint16_t gate = 0;
+	uint32_t gate = 0;
 
 	if (c->path_len < c->path_total)
 		return 0;
@@ -366,21 +477,38 @@ static uint16_t lk_cycle_gate(const struct lk_verdict *v, const struct lk_confli
 	return gate;
 }
 
+/*
+ * Long cycles stay readable: the lock line names the first and the last
+ * LK_CYCLE_ENDS locks with a count between, and first-seen stacks are
+ * printed for the first LK_CYCLE_STACKS - 1 edges after this one and the
+ * last one; the other edges are listed by name only.
+ */
+#define LK_CYCLE_ENDS 6
+#define LK_CYCLE_STACKS 4
+
 static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct lk_verdict *v,
 			 const struct lk_conflict *c)
 {
 	const struct lk_edge *first = lk_valid_edge(v->path[c->path_off]);
-	uint16_t gate = lk_cycle_gate(v, c);
+	uint32_t gate = lk_cycle_gate(v, c);
+	unsigned elided = 0;
 
 	if (!first)
 		return;
-	shim_logbuf_printf(b, "  cycle of %u lock classes: %s", c->path_total, lk_cname(first->from));
+	shim_logbuf_printf(b, "  cycle of %u %s: %s", c->path_total,
+			   lk_app_is_node(first->from) ? "locks" : "lock classes", lk_cname(first->from));
 	for (unsigned k = 0; k < c->path_len; k++) {
 		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
 
+		if (c->path_len > 2 * LK_CYCLE_ENDS && k == LK_CYCLE_ENDS) {
+			shim_logbuf_printf(b, " -> ... (%u more) ...",
+					   (c->cut ? c->path_total : c->path_len) - 2 * LK_CYCLE_ENDS);
+			k = c->path_len - LK_CYCLE_ENDS;
+			e = lk_valid_edge(v->path[c->path_off + k]);
+		}
 		shim_logbuf_printf(b, " -> %s", e ? lk_cname(e->to) : "?");
 	}
-	if (c->path_len < c->path_total)
+	if (c->path_len < c->path_total && !c->cut)
 		shim_logbuf_printf(b, " ... (%u more edges)", c->path_total - c->path_len);
 	shim_logbuf_printf(b, "\n  edge %s -> %s: this acquisition (stacks above)\n",
 			   lk_cname(first->from), lk_cname(first->to));
@@ -389,6 +517,12 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 
 		if (!e)
 			continue;
+		if (k >= LK_CYCLE_STACKS && k + 1 < c->path_len) {
+			if (!elided++)
+				shim_logbuf_printf(b, "  edges %u to %u of the cycle: first-seen stacks not shown\n",
+						   k + 1, (c->cut ? c->path_total : c->path_len) - 1);
+			continue;
+		}
 		shim_logbuf_printf(b, "  edge %s -> %s, first seen in thread %d, %s acquired at:\n",
 				   lk_cname(e->from), lk_cname(e->to), e->tid, lk_cname(e->to));
 		lk_put_stack(b, sym, e->stack, e->pc, 0);
@@ -404,7 +538,7 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 }
 
 /* A rank violation held -> cls: where the right order cls -> held was first seen, if ever. */
-static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint16_t held, uint16_t cls)
+static void lk_put_opposite(struct shim_logbuf *b, struct lk_sym *sym, uint32_t held, uint32_t cls)
 {
 	const struct lk_edge *e = lk_valid_edge(lk_valid_find_edge(cls, held));
 
@@ -420,6 +554,7 @@ static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
 	if (!lk_config.json)
 		shim_logbuf_printf(b, "==vadshim== end of report\n");
 	shim_logbuf_flush(b);
+	lk_cur_sym = NULL;
 	lk_sym_close(sym);
 	lk_halt_if_asked();
 }
@@ -483,9 +618,13 @@ static void lk_json_held(struct shim_logbuf *b, struct lk_sym *sym, const struct
 		const struct lk_held *h = &hv->held[i];
 
 		shim_logbuf_printf(b, "%s{", i ? "," : "");
-		lk_json_lock(b, h->lock);
+		if (hv_is_app(h))
+			lk_json_app_lock(b, lk_app_held_name(h), LK_HELD_APP_TYPE(h), h->lock,
+					 h->flags & LK_HELD_READ);
+		else
+			lk_json_lock(b, h->lock);
 		shim_logbuf_printf(b, ",\"trylock\":%s,", h->flags & LK_HELD_TRY ? "true" : "false");
-		lk_json_stack(b, sym, "stack", h->stack, h->pc, h->entry_pc);
+		lk_json_stack(b, sym, "stack", h->stack, h->pc, hv_is_app(h) ? 0 : h->entry_pc);
 		shim_logbuf_printf(b, "}");
 	}
 	shim_logbuf_printf(b, "],\"held_not_recorded\":%u", hv->overflow);
@@ -530,7 +669,7 @@ static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
 				shim_logbuf_printf(b, "null");
 		}
 		if (c->kind == LK_VIOL_CYCLE) {
-			uint16_t gate = lk_cycle_gate(v, c);
+			uint32_t gate = lk_cycle_gate(v, c);
 
 			shim_logbuf_printf(b, ",\"length\":%u,\"gate\":", c->path_total);
 			lk_json_str(b, gate ? lk_cname(gate) : NULL);
@@ -562,7 +701,7 @@ static void lk_json_order(struct shim_logbuf *b, struct lk_sym *sym,
 }
 
 static void lk_suppress_all(const struct lk_held_view *hv, const struct lk_verdict *v,
-			    uint16_t cls)
+			    uint32_t cls)
 {
 	for (unsigned i = 0; i < v->nnew; i++) {
 		const struct lk_conflict *c = &v->c[i];
@@ -674,6 +813,193 @@ void lk_report_bad_unlock(const struct lk_lock *l, uintptr_t pc, uintptr_t entry
 	lk_halt_if_asked();
 }
 
+/* ---- the program's locks (lockdep=app) ---- */
+
+static int lk_app_report_begin(struct lk_sym *sym, const struct lk_held_view *hv, uint32_t stack,
+			       uintptr_t pc, const struct lk_verdict *v)
+{
+	lk_sym_open(sym);
+	lk_cur_sym = sym;
+	if (v ? lk_supp_order(sym, hv, stack, pc, 0, v) : (lk_supp.n && lk_supp_stack(sym, stack, pc, 0))) {
+		lk_sym_close(sym);
+		return -1;
+	}
+	return 0;
+}
+
+void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			 unsigned how, uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
+{
+	struct shim_logbuf b = { .len = 0 };
+	bool shown[64] = { false };
+	struct lk_sym sym;
+
+	if (lk_app_report_begin(&sym, hv, stack, pc, v) != 0) {
+		lk_cur_sym = NULL;
+		lk_suppress_all(hv, v, node);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"cycle\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"acquiring\":{",
+				   (int)getpid(), lk_tid());
+		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock,
+				 how & LK_APP_READ);
+		shim_logbuf_printf(&b, ",\"cond_wait\":%s,", how & LK_APP_WAIT ? "true" : "false");
+		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
+		shim_logbuf_printf(&b, "},");
+		lk_json_held(&b, &sym, hv);
+		shim_logbuf_printf(&b, ",\"conflicts\":[");
+		for (unsigned i = 0; i < v->nnew; i++) {
+			const struct lk_conflict *c = &v->c[i];
+
+			shim_logbuf_printf(&b, "%s{\"kind\":\"cycle\",\"held\":", i ? "," : "");
+			lk_json_str(&b, lk_app_held_name(&hv->held[c->held]));
+			shim_logbuf_printf(&b, ",\"held_class\":");
+			lk_json_str(&b, lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(&hv->held[c->held])));
+			shim_logbuf_printf(&b, ",\"length\":%u,\"edges_left_out\":%u,\"left_out_at\":%u,\"gate\":",
+					   c->path_total, c->path_total - c->path_len, c->cut);
+			lk_json_str(&b, lk_cycle_gate(v, c) ? lk_cname(lk_cycle_gate(v, c)) : NULL);
+			shim_logbuf_printf(&b, ",\"edges\":[");
+			for (unsigned k = 0; k < c->path_len; k++) {
+				const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
+
+				if (k)
+					shim_logbuf_printf(&b, ",");
+				if (e)
+					lk_json_edge(&b, &sym, e, k == 0);
+			}
+			shim_logbuf_printf(&b, "]}");
+		}
+		shim_logbuf_printf(&b, "],\"hierarchy\":[]}\n");
+		lk_report_end(&b, &sym);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== WARNING: lock-order violation (cycle) in thread %d\n", lk_tid());
+	shim_logbuf_printf(&b, "  acquiring \"%s\"%s (program lock%s) at:\n", lk_node_name(node),
+			   how & LK_APP_READ ? " for reading" : "",
+			   how & LK_APP_WAIT ? "; the relock at the end of a condition wait" : "");
+	lk_put_stack(&b, &sym, stack, pc, 0);
+	for (unsigned i = 0; i < v->nnew; i++) {
+		unsigned k = v->c[i].held;
+
+		if (k < 64 && !shown[k])
+			lk_put_held_entry(&b, &sym, &hv->held[k], "while holding ");
+		if (k < 64)
+			shown[k] = true;
+		lk_put_cycle(&b, &sym, v, &v->c[i]);
+	}
+	lk_put_held_list(&b, hv);
+	for (unsigned i = 0, extra = 0; i < hv->nheld && i < 64; i++) {
+		if (shown[i])
+			continue;
+		if (extra++ == 4) {
+			shim_logbuf_printf(&b, "  (where the other held locks were taken: not shown)\n");
+			break;
+		}
+		lk_put_held_entry(&b, &sym, &hv->held[i], "also holding ");
+	}
+	lk_report_end(&b, &sym);
+}
+
+static const char *lk_app_self_why(unsigned type, unsigned how, const struct lk_held *h)
+{
+	bool held_read = h && (h->flags & LK_HELD_READ), read = how & LK_APP_READ;
+
+	switch ((enum lk_app_type)type) {
+	case LK_APP_MUTEX_ERRORCHECK:
+		return "an errorcheck mutex locked again by its owner: the call fails with EDEADLK";
+	case LK_APP_RWLOCK:
+	case LK_APP_RWLOCK_WRITER:
+		if (!held_read)
+			return "this thread holds it for writing: the call fails with EDEADLK";
+		if (!read)
+			return "this thread holds it for reading: a write lock waits for this thread itself";
+		return "a writer-preferring rwlock read-locked again: it waits behind any queued writer, which waits for this thread";
+	case LK_APP_SPIN:
+		return "a spinlock is not recursive: this thread will spin on itself";
+	default:
+		return "the mutex is not recursive: this thread will wait for itself";
+	}
+}
+
+void lk_report_app_recursive(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			     unsigned type, unsigned how, const struct lk_held *h,
+			     uint32_t stack, uintptr_t pc)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+	bool errck = type == LK_APP_MUTEX_ERRORCHECK;
+
+	lk_sym_open(&sym);
+	lk_cur_sym = &sym;
+	if (lk_supp.n && (lk_supp_stack(&sym, stack, pc, 0) ||
+			  (h && lk_supp_stack(&sym, h->stack, h->pc, 0)))) {
+		lk_valid_suppress(LK_VIOL_RECURSIVE, node, node);
+		lk_cur_sym = NULL;
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"recursive\",\"program_lock\":true,\"errorcheck\":%s,\"pid\":%d,\"tid\":%d,\"why\":",
+				   errck ? "true" : "false", (int)getpid(), lk_tid());
+		lk_json_str(&b, lk_app_self_why(type, how, h));
+		shim_logbuf_printf(&b, ",\"acquiring\":{");
+		lk_json_app_lock(&b, lk_node_name(node), type, lock, how & LK_APP_READ);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
+		shim_logbuf_printf(&b, "},");
+		lk_json_held(&b, &sym, hv);
+		shim_logbuf_printf(&b, "}\n");
+		lk_report_end(&b, &sym);
+		return;
+	}
+	shim_logbuf_printf(&b, "==vadshim== WARNING: %s in thread %d\n",
+			   errck ? "relock of an errorcheck mutex" : "recursive locking (self-deadlock)",
+			   lk_tid());
+	shim_logbuf_printf(&b, "  acquiring \"%s\"%s (program lock) at:\n", lk_node_name(node),
+			   how & LK_APP_READ ? " for reading" : "");
+	lk_put_stack(&b, &sym, stack, pc, 0);
+	if (h)
+		lk_put_held_entry(&b, &sym, h, "which this thread already holds: ");
+	shim_logbuf_printf(&b, "  %s\n", lk_app_self_why(type, how, h));
+	lk_put_held_list(&b, hv);
+	lk_report_end(&b, &sym);
+}
+
+void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, uintptr_t pc)
+{
+	struct shim_logbuf b = { .len = 0 };
+	struct lk_sym sym;
+	char where[512];
+	const char *why = type == LK_APP_MUTEX_ERRORCHECK ?
+		"not held by this thread: the call fails with EPERM" : "not held by this thread";
+
+	lk_sym_open(&sym);
+	lk_cur_sym = &sym;
+	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, 0)) {
+		lk_valid_suppress(LK_VIOL_BAD_UNLOCK, 0, node);
+		lk_cur_sym = NULL;
+		lk_sym_close(&sym);
+		return;
+	}
+	if (lk_config.json) {
+		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"bad_unlock\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"why\":\"%s\",\"unlocking\":{",
+				   (int)getpid(), lk_tid(), why);
+		lk_json_app_lock(&b, lk_node_name(node), type, lock, false);
+		shim_logbuf_printf(&b, ",");
+		lk_json_stack(&b, &sym, "stack", 0, pc, 0);
+		shim_logbuf_printf(&b, "}}\n");
+	} else {
+		lk_sym_format(&sym, pc, where, sizeof(where));
+		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) in thread %d, %s, at 0x%lx %s\n",
+				   lk_node_name(node), lk_tid(), why, (unsigned long)pc, where);
+	}
+	shim_logbuf_flush(&b);
+	lk_cur_sym = NULL;
+	lk_sym_close(&sym);
+	lk_halt_if_asked();
+}
+
 /* ---- the summary ---- */
 
 struct lk_summary {
@@ -682,7 +1008,7 @@ struct lk_summary {
 	unsigned occurrences, supp_occurrences, listed;
 };
 
-static void lk_summary_visit(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls,
+static void lk_summary_visit(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls,
 			     unsigned occurrences, bool suppressed, void *arg)
 {
 	struct lk_summary *s = arg;
@@ -757,10 +1083,13 @@ static void lk_print_summary(void)
 
 /* ---- the graph (JSON) ---- */
 
+/* Edges between program locks listed in the graph at most (violations always). */
+#define LK_GRAPH_APP_EDGES 2000
+
 static void lk_print_graph(struct lk_sym *sym)
 {
 	struct shim_logbuf b = { .len = 0 };
-	unsigned nc = lk_nclasses(), ne = lk_valid_nedges();
+	unsigned nc = lk_nclasses(), ne = lk_valid_nedges(), app_edges = 0, app_listed = 0;
 
 	shim_logbuf_printf(&b, "{\"type\":\"graph\",\"pid\":%d,\"nodes\":[", (int)getpid());
 	for (unsigned id = 1; id <= nc; id++) {
@@ -777,10 +1106,20 @@ static void lk_print_graph(struct lk_sym *sym)
 				   (unsigned long long)__atomic_load_n(&r->acq, __ATOMIC_RELAXED));
 	}
 	shim_logbuf_printf(&b, "],\"edges\":[");
-	for (unsigned id = 1; id <= ne; id++) {
+	for (unsigned id = 1, listed = 0; id <= ne; id++) {
 		const struct lk_edge *e = lk_valid_edge(id);
 		unsigned occ = 0;
 		const char *viol = NULL;
+
+		if (!e)
+			continue;       /* freed: its program lock is gone */
+		/* program locks: the edges of violations, and the first others */
+		if (lk_app_is_node(e->from) || lk_app_is_node(e->to)) {
+			app_edges++;
+			if (!(e->flags & LK_EDGE_CYCLE) && app_listed >= LK_GRAPH_APP_EDGES)
+				continue;
+			app_listed++;
+		}
 
 		if (e->flags & LK_EDGE_CYCLE) {
 			viol = "cycle";
@@ -789,7 +1128,7 @@ static void lk_print_graph(struct lk_sym *sym)
 			viol = "rank";
 			occ = lk_valid_occurrences(LK_VIOL_RANK, e->from, e->to);
 		}
-		shim_logbuf_printf(&b, "%s{\"from\":%u,\"to\":%u,\"from_class\":", id > 1 ? "," : "",
+		shim_logbuf_printf(&b, "%s{\"from\":%u,\"to\":%u,\"from_class\":", listed++ ? "," : "",
 				   e->from, e->to);
 		lk_json_str(&b, lk_cname(e->from));
 		shim_logbuf_printf(&b, ",\"to_class\":");
@@ -801,8 +1140,8 @@ static void lk_print_graph(struct lk_sym *sym)
 		lk_json_frame(&b, sym, e->pc);
 		shim_logbuf_printf(&b, "}");
 	}
-	shim_logbuf_printf(&b, "],\"edges_lost\":%u,\"max_edges\":%u}\n", lk_valid_edges_lost(),
-			   lk_valid_max_edges());
+	shim_logbuf_printf(&b, "],\"edges_lost\":%u,\"max_edges\":%u,\"app_edges\":%u,\"app_edges_omitted\":%u}\n",
+			   lk_valid_edges_lost(), lk_valid_max_edges(), app_edges, app_edges - app_listed);
 	shim_logbuf_flush(&b);
 }
 
@@ -882,6 +1221,150 @@ static void lk_json_row(struct shim_logbuf *b, const struct lk_row_copy *c)
 
 #define LK_TOP_SITES 10
 
+/* ---- lockstat of the program's locks (mutrace style) ---- */
+
+static const char *const lk_app_kind_short[LK_APP_NTYPES] = {
+	[LK_APP_MUTEX] = "mutex",
+	[LK_APP_MUTEX_RECURSIVE] = "mutex-rec",
+	[LK_APP_MUTEX_ERRORCHECK] = "mutex-errchk",
+	[LK_APP_RWLOCK] = "rwlock",
+	[LK_APP_RWLOCK_WRITER] = "rwlock-wpref",
+	[LK_APP_SPIN] = "spin",
+};
+
+static const char *lk_app_kind(unsigned type)
+{
+	return type < LK_APP_NTYPES ? lk_app_kind_short[type] : "?";
+}
+
+/* The sort key of lockstat_sort= (lk_sort_keys order). */
+static uint64_t lk_app_sort_key(const struct lk_app_stat *st)
+{
+	switch (lk_config.lockstat_sort) {
+	case 1: return st->acq;
+	case 2: return st->changes;
+	case 3: return st->wait_ns;
+	case 4: return st->wait_max;
+	case 5: return st->cont ? st->wait_ns / st->cont : 0;
+	case 6: return st->hold_ns;
+	case 7: return st->hold_max;
+	case 8: return st->acq ? st->hold_ns / st->acq : 0;
+	default: return st->cont;
+	}
+}
+
+/*
+ * lk_print.top[0..n): the records with acquisitions, best first by the
+ * sort key (ties: more acquisitions, then older record), at most max;
+ * *total: records with acquisitions.
+ */
+static unsigned lk_app_top(unsigned max, unsigned *total)
+{
+	unsigned nrecs = lk_app_nrecs(), n = 0;
+	struct lk_app_stat st;
+
+	*total = 0;
+	if (max > LK_APP_TOP_MAX)
+		max = LK_APP_TOP_MAX;
+	for (uint32_t r = 1; r <= nrecs; r++) {
+		uint64_t key;
+		unsigned j;
+
+		if (!lk_app_stat_get(r, &st))
+			continue;
+		(*total)++;
+		key = lk_app_sort_key(&st);
+		if (n == max && key <= lk_print.top_key[n - 1])
+			continue;
+		j = n < max ? n++ : n - 1;
+		for (; j > 0 && key > lk_print.top_key[j - 1]; j--) {
+			lk_print.top[j] = lk_print.top[j - 1];
+			lk_print.top_key[j] = lk_print.top_key[j - 1];
+		}
+		lk_print.top[j] = r;
+		lk_print.top_key[j] = key;
+	}
+	return n;
+}
+
+static void lk_put_app_row(struct shim_logbuf *b, const struct lk_app_stat *c)
+{
+	shim_logbuf_printf(b, " %12llu %10llu %6.2f %9llu %12.3f %10.3f %10.3f %12.3f %10.3f %10.3f",
+			   (unsigned long long)c->acq, (unsigned long long)c->cont,
+			   c->acq ? 100.0 * (double)c->cont / (double)c->acq : 0.0,
+			   (unsigned long long)c->changes,
+			   (double)c->wait_ns / 1e6, c->cont ? (double)c->wait_ns / (double)c->cont / 1e3 : 0.0,
+			   (double)c->wait_max / 1e3,
+			   (double)c->hold_ns / 1e6, c->acq ? (double)c->hold_ns / (double)c->acq / 1e3 : 0.0,
+			   (double)c->hold_max / 1e3);
+}
+
+static void lk_print_app_lockstat_human(struct shim_logbuf *b, struct lk_sym *sym, const char *why)
+{
+	unsigned total, n = lk_app_top(lk_config.lockstat_max, &total);
+	char where[512];
+
+	shim_logbuf_printf(b, "==vadshim== lockstat (%s): program locks: top %u of %u locked, sorted by %s; times in ms (totals) and us\n",
+			   why, n, total, lk_sort_keys[lk_config.lockstat_sort]);
+	shim_logbuf_printf(b, "  %-4s %-18s %-12s %12s %10s %6s %9s %12s %10s %10s %12s %10s %10s  %s\n",
+			   "#", "lock", "kind", "acquired", "contended", "cont%", "changes",
+			   "wait_total", "wait_avg", "wait_max", "hold_total", "hold_avg", "hold_max",
+			   "first locked at");
+	for (unsigned i = 0; i < n; i++) {
+		struct lk_app_stat st;
+
+		char name[80];
+
+		lk_app_stat_get(lk_print.top[i], &st);
+		lk_sym_format(sym, st.site, where, sizeof(where));
+		lk_cur_sym = sym->dwfl ? sym : NULL;
+		lk_addr_symbol(st.addr, name, sizeof(name));
+		lk_cur_sym = NULL;
+		shim_logbuf_printf(b, "  %-4u 0x%-16lx %-12s", i + 1, (unsigned long)st.addr,
+				   lk_app_kind(st.type));
+		lk_put_app_row(b, &st);
+		shim_logbuf_printf(b, "  %s%s%s\n", where, st.gens > 1 ? " (several locks at this address)" : "",
+				   name[0] ? name : "");
+	}
+	if (total > n)
+		shim_logbuf_printf(b, "  (%u more locks not shown: raise lockstat_max=)\n", total - n);
+}
+
+static void lk_print_app_lockstat_json(struct shim_logbuf *b, struct lk_sym *sym)
+{
+	unsigned total, n = lk_app_top(lk_config.lockstat_max, &total);
+
+	shim_logbuf_printf(b, ",\"sort\":\"%s\",\"locks_total\":%u,\"locks\":[",
+			   lk_sort_keys[lk_config.lockstat_sort], total);
+	for (unsigned i = 0; i < n; i++) {
+		struct lk_app_stat st;
+
+		char name[80];
+
+		lk_app_stat_get(lk_print.top[i], &st);
+		lk_cur_sym = sym->dwfl ? sym : NULL;
+		lk_addr_symbol(st.addr, name, sizeof(name));
+		lk_cur_sym = NULL;
+		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"name\":", i ? "," : "", (unsigned long)st.addr);
+		if (name[0]) {  /* " (sym)" -> "sym" */
+			name[strlen(name) - 1] = 0;
+			lk_json_str(b, name + 2);
+		} else {
+			lk_json_str(b, NULL);
+		}
+		shim_logbuf_printf(b, ",\"kind\":\"%s\",\"instances\":%u,\"site\":",
+				   lk_app_kind(st.type), st.gens);
+		lk_json_frame(b, sym, st.site);
+		shim_logbuf_printf(b, ",\"acquisitions\":%llu,\"contentions\":%llu,\"changes\":%llu,"
+				   "\"wait_ns\":%llu,\"wait_max_ns\":%llu,\"hold_ns\":%llu,\"hold_max_ns\":%llu}",
+				   (unsigned long long)st.acq, (unsigned long long)st.cont,
+				   (unsigned long long)st.changes, (unsigned long long)st.wait_ns,
+				   (unsigned long long)st.wait_max, (unsigned long long)st.hold_ns,
+				   (unsigned long long)st.hold_max);
+	}
+	shim_logbuf_printf(b, "]");
+}
+
 static void lk_print_lockstat(struct lk_sym *sym, const char *why)
 {
 	struct shim_logbuf b = { .len = 0 };
@@ -914,9 +1397,19 @@ static void lk_print_lockstat(struct lk_sym *sym, const char *why)
 			lk_json_row(&b, &c);
 			shim_logbuf_printf(&b, "}");
 		}
-		shim_logbuf_printf(&b, "],\"sites_lost\":%u}\n", lk_stat_sites_lost());
+		shim_logbuf_printf(&b, "],\"sites_lost\":%u", lk_stat_sites_lost());
+		if (lk_app_on)
+			lk_print_app_lockstat_json(&b, sym);
+		shim_logbuf_printf(&b, "}\n");
 		shim_logbuf_flush(&b);
 		return;
+	}
+	if (lk_app_on) {
+		lk_print_app_lockstat_human(&b, sym, why);
+		if (n == 0) {   /* the shim's own locks were not used: no empty tables */
+			shim_logbuf_flush(&b);
+			return;
+		}
 	}
 	shim_logbuf_printf(&b, "==vadshim== lockstat (%s): %u lock classes, sorted by contentions; times in ms (totals) and us\n",
 			   why, n);
@@ -994,18 +1487,21 @@ void lk_lockstat_print_signal(void)
 bool lk_report_exit(void)
 {
 	bool fail = lk_valid_distinct() > lk_valid_suppressed() || lk_valid_lost();
-	bool need_sym = lk_config.json || lk_config.lockstat;
+	bool need_sym = lk_config.json || lk_config.lockstat || (lk_app_on && lk_valid_distinct());
 	struct lk_sym sym = { .dwfl = NULL };
 
 	if (!lk_print_enter())
 		return fail;
-	if (need_sym)
+	if (need_sym) {
 		lk_sym_open(&sym);
+		lk_cur_sym = lk_app_on ? &sym : NULL;
+	}
 	lk_print_summary();
 	if (lk_config.json)
 		lk_print_graph(&sym);
 	if (lk_config.lockstat)
 		lk_print_lockstat(&sym, "at exit");
+	lk_cur_sym = NULL;
 	if (need_sym)
 		lk_sym_close(&sym);
 	lk_print_leave();

@@ -45,4 +45,30 @@ bool lk_report_exit(void);
 /* Halt after a report when halt_on_error asks (lk.c). */
 void lk_halt_if_asked(void);
 
+/* One line, once, when the graph or the violation table is full (lk.c). */
+void lk_report_graph_full(void);
+void lk_report_violations_full(void);
+
+/* Retire a node (its edges go) under the runtime's graph lock (lk.c). */
+void lk_graph_retire(uint32_t node);
+
+/* Insert new edges (held -> node) under the runtime's graph lock (lk.c). */
+void lk_graph_add_edges(const struct lk_held *held, unsigned nheld, uint32_t node, bool shared,
+			const struct lk_edge_src *src, struct lk_verdict *v);
+
+/*
+ * The program's locks (lk_app.c).  Held entries name their lock by
+ * address and node (0: not needed yet, named by address); the lock type
+ * is in flags bits 8-11.
+ */
+void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			 unsigned how, uint32_t stack, uintptr_t pc, const struct lk_verdict *v);
+void lk_report_app_recursive(const struct lk_held_view *hv, const void *lock, uint32_t node,
+			     unsigned type, unsigned how, const struct lk_held *h,
+			     uint32_t stack, uintptr_t pc);
+void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, uintptr_t pc);
+
+/* The name of a graph node: a class name, or a program lock's. */
+const char *lk_node_name(uint32_t node);
+
 #endif

@@ -19,9 +19,19 @@
  *    graph lock;
  *  - the limits: set once at init, before any thread runs.
  *
- * Memory is bounded and static (no allocator: the validator may run
- * inside the allocator's own calls).  Tables are sized for the hard
- * maxima below but only the part the limits allow is ever touched.
+ * Memory is bounded and never comes from the allocator (the validator
+ * may run inside the allocator's own calls).  The edge and violation
+ * tables are static, sized for the hard maxima below, and only the part
+ * the limits allow is ever touched.  The per-node arrays are static for
+ * the shim's classes; lk_valid_set_nodes replaces them, once at init, by
+ * anonymous mappings large enough for the program's locks (lockdep=app),
+ * touched only where nodes are in use.
+ *
+ * Nodes: ids 1..LK_CLASSES_HARD are the runtime's lock classes; ids from
+ * LK_NODE_APP_BASE up are whatever the caller makes of them (lk_app.c:
+ * one node per instance of a program lock).  A node can be retired
+ * (lk_valid_retire): its edges stay but the cycle search no longer walks
+ * through it, so an old lock never closes a cycle with a new one.
  */
 #ifndef VADSHIM_LK_VALID_H
 #define VADSHIM_LK_VALID_H
@@ -39,12 +49,21 @@ struct lk_held {
 	uint64_t t_acq;         /* lockstat: when it was taken (ns), else 0 */
 	uint32_t stack;         /* depot id of the acquisition stack, 0 = none */
 	uint32_t site;          /* lockstat: site row + 1, 0 = none */
-	uint16_t cls;           /* class id, never 0 in a held list */
+	uint32_t cls;           /* node (class id, or a program lock's node);
+				   0 only in lk_app.c's lists before the node
+				   is needed */
 	uint16_t flags;         /* LK_HELD_* */
+	uint16_t depth;         /* lk_app.c: re-entries of a recursive lock */
 	int rank;               /* the class's rank, LK_RANK_NONE = unranked */
 };
 
 #define LK_HELD_TRY 1u          /* taken by a trylock: no order was checked */
+#define LK_HELD_SHARED 2u       /* held in shared mode of a lock whose shared
+				   acquisitions never wait for shared holders
+				   (a reader-preferring rwlock) */
+#define LK_HELD_READ 4u         /* lk_app.c: held for reading (any rwlock) */
+#define LK_HELD_APP 8u          /* lk_app.c: a program lock; .lock is its address,
+				   flags bits 8-11 its enum lk_app_type */
 
 enum lk_viol_kind {
 	LK_VIOL_NONE = 0,
@@ -57,6 +76,8 @@ enum lk_viol_kind {
 
 /* Hard maxima (static table sizes); the limits below pick the part in use. */
 #define LK_CLASSES_HARD 65535u  /* class ids are uint16, 0 = none */
+#define LK_NODE_APP_BASE 65536u /* first node id that is not a class */
+#define LK_NODES_HARD (1u << 28)        /* node ids are below 2^28 */
 #define LK_EDGES_HARD (1u << 20)
 #define LK_EDGES_DEFAULT 65536u
 #define LK_VIOLATIONS_HARD 65536u       /* distinct violations */
@@ -65,13 +86,17 @@ enum lk_viol_kind {
 /* Conflicts seen for the first time, listed in a verdict, at most: */
 #define LK_VERDICT_MAX 8
 /* Edges of all cycles of one verdict, at most (longer ones are cut): */
-#define LK_PATH_MAX 32
+#define LK_PATH_MAX 256
 
 struct lk_conflict {
 	uint8_t kind;           /* enum lk_viol_kind */
 	uint8_t held;           /* index into the held list passed in */
-	uint8_t path_off;       /* LK_VIOL_CYCLE: first edge in v->path */
-	uint8_t path_len;       /* edges stored in v->path */
+	uint16_t cut;           /* LK_VIOL_CYCLE longer than the path kept: the
+				   edges from path_total - path_len on were left
+				   out before this index (both ends are kept);
+				   0 = nothing left out */
+	uint16_t path_off;      /* LK_VIOL_CYCLE: first edge in v->path */
+	uint16_t path_len;      /* edges stored in v->path */
 	uint32_t path_total;    /* edges in the whole cycle (>= path_len) */
 };
 
@@ -88,9 +113,9 @@ struct lk_verdict {
 
 /* An edge of the observed-order graph; immutable once published. */
 struct lk_edge {
-	uint16_t from, to;      /* classes: "to" was acquired while "from" was held */
-	uint16_t flags;         /* LK_EDGE_* */
-	uint16_t gate;          /* outermost other class held then, 0 = none */
+	uint32_t from, to;      /* nodes: "to" was acquired while "from" was held */
+	uint32_t flags;         /* LK_EDGE_* */
+	uint32_t gate;          /* outermost other node held then, 0 = none */
 	uint32_t stack;         /* acquisition stack when first seen, 0 = none */
 	uint32_t held_stack;    /* stack where "from" was taken then, 0 = none */
 	uint32_t next;          /* next edge id out of "from", 0 = end */
@@ -104,6 +129,12 @@ struct lk_edge {
 				   the cycle search does not walk it */
 #define LK_EDGE_CYCLE 2u        /* it closed a cycle when first seen */
 #define LK_EDGE_TRYHELD 4u      /* "from" was held by trylock then */
+#define LK_EDGE_FROM_SHARED 8u  /* "from" held shared (LK_HELD_SHARED) */
+#define LK_EDGE_TO_SHARED 16u   /* "to" acquired shared, reader-preferring:
+				   a cycle that enters a node by a TO_SHARED
+				   edge and leaves it by a FROM_SHARED edge
+				   does not wait there, so it is no deadlock */
+#define LK_EDGE_MODES (LK_EDGE_FROM_SHARED | LK_EDGE_TO_SHARED)   /* part of the key */
 
 /* Where a new edge is seen: the acquisition's context. */
 struct lk_edge_src {
@@ -123,6 +154,22 @@ unsigned lk_valid_max_edges(void);
 unsigned lk_valid_max_violations(void);
 
 /*
+ * Room for node ids up to max_nodes (beyond the classes): maps the
+ * per-node arrays once, before any thread runs (lockdep=app).  Returns 0
+ * or -ENOMEM (the static class-sized arrays stay).
+ */
+int lk_valid_set_nodes(unsigned max_nodes);
+unsigned lk_valid_max_nodes(void);
+
+/*
+ * Node id no longer stands for a live lock (with the graph lock held):
+ * its edges are freed (those out of it now, those into it when the
+ * search next passes them, or in a sweep when the table is full) and
+ * the cycle search never enters it.
+ */
+void lk_valid_retire(uint32_t node);
+
+/*
  * Fast path, before the thread blocks on class cls (rank): the rank rule
  * against held[0..nheld) (new violations in v->c, repeats counted), and
  * a lock-free lookup of every edge held[i] -> cls.  Unknown edges are
@@ -133,7 +180,17 @@ unsigned lk_valid_max_violations(void);
  * Returns v->nnew.
  */
 unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
-				 uint16_t cls, int rank, struct lk_verdict *v);
+				 uint32_t cls, int rank, struct lk_verdict *v);
+
+/*
+ * The same, for an acquisition in shared mode (shared = true: a read
+ * lock of a reader-preferring rwlock, which waits only for exclusive
+ * holders): the edges looked up and added carry LK_EDGE_TO_SHARED, and
+ * those out of held locks with LK_HELD_SHARED carry LK_EDGE_FROM_SHARED.
+ */
+unsigned lk_valid_before_acquire_mode(const struct lk_held *held, unsigned nheld,
+				      uint32_t cls, int rank, bool shared,
+				      struct lk_verdict *v);
 
 /*
  * Slow path, with the graph lock held: insert the edges flagged in
@@ -144,11 +201,14 @@ unsigned lk_valid_before_acquire(const struct lk_held *held, unsigned nheld,
  * repeats.  Returns v->nnew.
  */
 unsigned lk_valid_add_edges(const struct lk_held *held, unsigned nheld,
-			    uint16_t cls, int rank, const struct lk_edge_src *src,
+			    uint32_t cls, int rank, const struct lk_edge_src *src,
 			    struct lk_verdict *v);
+unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
+				 uint32_t cls, int rank, bool shared,
+				 const struct lk_edge_src *src, struct lk_verdict *v);
 
-/* The id of the edge from -> to, 0 if it was never seen (lock-free). */
-uint32_t lk_valid_find_edge(uint16_t from, uint16_t to);
+/* The id of the edge from -> to (exclusive modes), 0 if it was never seen (lock-free). */
+uint32_t lk_valid_find_edge(uint32_t from, uint32_t to);
 
 /* Edge id (1-based) -> record, or NULL. */
 const struct lk_edge *lk_valid_edge(uint32_t id);
@@ -163,10 +223,10 @@ size_t lk_valid_memory(void);
  * (recursive locking, bad unlock); held_cls is 0 when there is none.
  * Returns true the first time (print a report), false for a repeat.
  */
-bool lk_valid_note(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
+bool lk_valid_note(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls);
 
 /* Mark a violation suppressed: counted, not reported, no exit code. */
-void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
+void lk_valid_suppress(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls);
 
 /*
  * Distinct violations recorded so far (suppressed ones included); the
@@ -176,11 +236,11 @@ void lk_valid_suppress(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
 unsigned lk_valid_distinct(void);
 unsigned lk_valid_suppressed(void);
 unsigned lk_valid_lost(void);
-unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint16_t held_cls, uint16_t cls);
+unsigned lk_valid_occurrences(enum lk_viol_kind kind, uint32_t held_cls, uint32_t cls);
 
 /* Visit every distinct violation (for the summary at exit). */
-typedef void lk_valid_visit_fn(enum lk_viol_kind kind, uint16_t held_cls,
-			       uint16_t cls, unsigned occurrences, bool suppressed,
+typedef void lk_valid_visit_fn(enum lk_viol_kind kind, uint32_t held_cls,
+			       uint32_t cls, unsigned occurrences, bool suppressed,
 			       void *arg);
 void lk_valid_foreach(lk_valid_visit_fn *fn, void *arg);
 
@@ -201,6 +261,6 @@ int lk_valid_check(const char **why);
  * over edges that obey the ranks?  Takes no lock; call it when no thread
  * adds edges.
  */
-bool lk_valid_reaches(uint16_t a, uint16_t b);
+bool lk_valid_reaches(uint32_t a, uint32_t b);
 
 #endif

@@ -6,6 +6,8 @@
  */
 #include "shim/options.h"
 
+#include "shim/lk.h"
+#include "shim/lk_app.h"
 #include "shim/lk_stat.h"
 #include "shim/lk_valid.h"
 
@@ -16,7 +18,8 @@
 
 struct shim_options shim_opt;
 
-enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_STR, OPT_LOCKING, OPT_FORMAT, OPT_UINT };
+enum opt_type { OPT_BOOL, OPT_INT, OPT_SIZE, OPT_STR, OPT_LOCKING, OPT_FORMAT, OPT_UINT,
+		OPT_LOCKDEP, OPT_SORT };
 
 struct opt_desc {
 	const char *name;
@@ -33,7 +36,10 @@ static const struct opt_desc opt_table[] = {
 	OPT(arena_size, OPT_SIZE),
 	OPT(max_vads, OPT_SIZE),
 	OPT(mman_check, OPT_BOOL),
-	OPT(lockdep, OPT_INT),
+	OPT(lockdep, OPT_LOCKDEP),
+	OPT_U(max_app_locks, LK_APP_LOCKS_HARD),
+	OPT_U(lockstat_max, 1000000),
+	OPT(lockstat_sort, OPT_SORT),
 	OPT(held_stacks, OPT_BOOL),
 	OPT(stack_depth, OPT_INT),
 	OPT(exitcode, OPT_INT),
@@ -69,6 +75,9 @@ static void opt_defaults(void)
 	shim_opt.max_edges = LK_EDGES_DEFAULT;
 	shim_opt.max_violations = LK_VIOLATIONS_DEFAULT;
 	shim_opt.lockstat_sites = LK_STAT_SITES_DEFAULT;
+	shim_opt.max_app_locks = LK_APP_LOCKS_DEFAULT;
+	shim_opt.lockstat_max = 20;
+	shim_opt.lockstat_sort = 0;
 	shim_opt.stack_depth = 16;
 	shim_opt.exitcode = 66;
 	strcpy(shim_opt.mount, "/ramfs");
@@ -144,6 +153,22 @@ static int opt_set(const struct opt_desc *d, const char *val)
 		else
 			return -EINVAL;
 		return 0;
+	case OPT_LOCKDEP:
+		if (!strcmp(val, "app")) {
+			*(int *)field = 2;
+			return 0;
+		}
+		if (parse_int(val, (int *)field) || *(int *)field < 0 || *(int *)field > 2)
+			return -EINVAL;
+		return 0;
+	case OPT_SORT:
+		for (int k = 0; lk_sort_keys[k]; k++) {
+			if (!strcmp(val, lk_sort_keys[k])) {
+				*(int *)field = k;
+				return 0;
+			}
+		}
+		return -EINVAL;
 	case OPT_LOCKING:
 		if (!strcmp(val, "legacy"))
 			*(int *)field = 1;
@@ -177,8 +202,11 @@ static int opt_one(const char *item, size_t len, const char **err)
 	for (size_t i = 0; i < sizeof(opt_table) / sizeof(opt_table[0]); i++) {
 		if (strcmp(opt_table[i].name, buf))
 			continue;
-		if (opt_set(&opt_table[i], val) == 0)
+		if (opt_set(&opt_table[i], val) == 0) {
+			if (!strcmp(buf, "max_edges"))
+				shim_opt.max_edges_set = 1;
 			return 0;
+		}
 		snprintf(opt_err, sizeof(opt_err),
 			 "vadshim: bad value '%.100s' for option '%.40s' in VADSHIM_OPTIONS", val, buf);
 		*err = opt_err;

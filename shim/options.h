@@ -12,12 +12,17 @@ struct shim_options {
 	size_t arena_size;      /* bytes of address space reserved for the arena */
 	size_t max_vads;        /* VAD array capacity */
 	int mman_check;         /* run mman_check after every memory call */
-	int lockdep;            /* lock-order checking: 0 off, 1 shim locks */
+	int lockdep;            /* lock-order checking: 0 off, 1 shim locks,
+				   2 (lockdep=app) the program's locks too */
+	unsigned max_app_locks; /* lockdep=app: program lock addresses tracked */
+	unsigned lockstat_max;  /* lockstat: rows of program locks printed */
+	int lockstat_sort;      /* lockstat: index into lk_sort_keys */
 	int held_stacks;        /* full stack per held lock (default 0) */
 	int report_json;        /* report_format=json */
 	int lockstat;           /* lock statistics */
 	unsigned max_classes;   /* lock classes the validator tracks */
 	unsigned max_edges;     /* edges of the order graph */
+	int max_edges_set;      /* given in VADSHIM_OPTIONS (else lockdep=app raises it) */
 	unsigned max_violations;        /* distinct violations recorded */
 	unsigned lockstat_sites;        /* lockstat acquisition sites */
 	char suppressions[256]; /* "" = none */

@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 
 #include "mman/mman.h"
+#include "shim/lk_app.h"
 #include "shim/real.h"
 #include "shim/shim.h"
 #include "vfs/vfs_sys.h"
@@ -42,7 +43,11 @@ SHIM_EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, of
 
 SHIM_EXPORT int munmap(void *addr, size_t len)
 {
-	return (int)shim_ret(MMAN_CALL(mman_sys_munmap(addr, len)));
+	long r = MMAN_CALL(mman_sys_munmap(addr, len));
+
+	if (r == 0 && lk_app_on)        /* lockdep=app: locks in the range are gone */
+		lk_app_forget_range(addr, len);
+	return (int)shim_ret(r);
 }
 
 SHIM_EXPORT void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)

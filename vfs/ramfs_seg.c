@@ -41,6 +41,17 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "shim/real_fs.h"
+
+/*
+ * The robust mutex is taken through the next definition, not the shim's
+ * own pthread wrappers (shim/wrap_pthread.c), which check the program's
+ * locks: this one is the shim's, ordered by its lk half.
+ */
+SHIM_REAL_DECL(pthread_mutex_init);
+SHIM_REAL_DECL(pthread_mutex_lock);
+SHIM_REAL_DECL(pthread_mutex_unlock);
+
 #define RAMFS_FD_MIN 900
 #define RAMFS_MAX_MOUNTS 16
 
@@ -208,7 +219,7 @@ static int ramfs_mutex_init(pthread_mutex_t *m)
 	pthread_mutexattr_init(&a);
 	pthread_mutexattr_setpshared(&a, PTHREAD_PROCESS_SHARED);
 	pthread_mutexattr_setrobust(&a, PTHREAD_MUTEX_ROBUST);
-	r = pthread_mutex_init(m, &a);
+	r = SHIM_REAL(pthread_mutex_init)(m, &a);
 	pthread_mutexattr_destroy(&a);
 	return -r;
 }
@@ -463,7 +474,7 @@ int ramfs_lock(struct ramfs *fs)
 	int r;
 
 	lk_lock(&fs->lock);
-	r = pthread_mutex_lock(&fs->hdr->mutex);
+	r = SHIM_REAL(pthread_mutex_lock)(&fs->hdr->mutex);
 	if (r == EOWNERDEAD) {
 		/* The holder died inside an operation: rebuild what it may
 		 * have left half done, then let everyone continue. */
@@ -481,7 +492,7 @@ int ramfs_lock(struct ramfs *fs)
 
 void ramfs_unlock(struct ramfs *fs)
 {
-	pthread_mutex_unlock(&fs->hdr->mutex);
+	SHIM_REAL(pthread_mutex_unlock)(&fs->hdr->mutex);
 	lk_unlock(&fs->lock);
 }
 

@@ -13,15 +13,23 @@
 #include "shim/log.h"
 #include "shim/lk_valid.h"
 
+/* Zero-initialised (.bss), apart from the struct that points at them. */
+static uint32_t lk_stat_slots[2 * LK_STAT_SITES_HARD];
+static struct lk_stat_row lk_stat_sites[LK_STAT_SITES_HARD];
+static struct lk_stat_row lk_stat_cls[LK_CLASSES_HARD + 1];
+
 static struct {
 	unsigned limit, mask;           /* rows in use at most; hash mask */
 	uint32_t nsites;                /* rows claimed */
 	uint32_t lost;                  /* acquisitions at sites not recorded */
 	int full_said;
-	uint32_t slot[2 * LK_STAT_SITES_HARD];          /* row id, 0 = empty */
-	struct lk_stat_row site[LK_STAT_SITES_HARD];    /* id i at site[i - 1] */
-	struct lk_stat_row cls[LK_CLASSES_HARD + 1];
+	uint32_t *slot;                 /* [2 * LK_STAT_SITES_HARD] row id, 0 = empty */
+	struct lk_stat_row *site;       /* [LK_STAT_SITES_HARD] id i at site[i - 1] */
+	struct lk_stat_row *cls;        /* [LK_CLASSES_HARD + 1] */
 } lk_stat = {
+	.slot = lk_stat_slots,
+	.site = lk_stat_sites,
+	.cls = lk_stat_cls,
 	.limit = LK_STAT_SITES_DEFAULT,
 	.mask = 2 * LK_STAT_SITES_DEFAULT - 1,
 };

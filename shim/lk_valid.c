@@ -46,13 +46,19 @@ struct lk_valid_slot {
 	uint32_t suppressed;    /* 1: matched a suppression */
 };
 
+/* The big tables are separate zero-initialised arrays (.bss: no bytes
+ * in the library file, no memory until touched); the structs that point
+ * at them carry the non-zero defaults. */
+static struct lk_valid_slot lk_valid_slots[2 * LK_VIOLATIONS_HARD];
+
 static struct {
 	unsigned max, mask;     /* distinct violations at most; hash mask */
-	struct lk_valid_slot slot[2 * LK_VIOLATIONS_HARD];
+	struct lk_valid_slot *slot;     /* [2 * LK_VIOLATIONS_HARD] */
 	unsigned distinct;      /* slots in use */
 	unsigned nsuppressed;   /* of which suppressed */
 	unsigned lost;          /* table full: violations neither kept nor reported */
 } lk_valid = {
+	.slot = lk_valid_slots,
 	.max = LK_VIOLATIONS_DEFAULT,
 	.mask = 2 * LK_VIOLATIONS_DEFAULT - 1,
 };
@@ -74,6 +80,9 @@ static uint8_t lk_node_dead[LK_CLASSES_HARD + 1];
 
 static void lk_edge_free(uint32_t id);
 
+static uint32_t lk_graph_hash[LK_EDGE_HASH_HARD];
+static struct lk_edge lk_graph_edges[LK_EDGES_HARD];
+
 static struct {
 	unsigned max_classes, max_edges, hash_mask;
 	unsigned max_nodes;                     /* node ids 1..max_nodes */
@@ -88,9 +97,11 @@ static struct {
 	uint32_t *queue;                        /* node*2+bit */
 	uint8_t *dead;                          /* 1: retired */
 	uint32_t end;                           /* the search's goal, node*2+bit */
-	uint32_t hash[LK_EDGE_HASH_HARD];       /* edge id, 0 = empty */
-	struct lk_edge edge[LK_EDGES_HARD];     /* id i at edge[i - 1] */
+	uint32_t *hash;                         /* [LK_EDGE_HASH_HARD] edge id, 0 = empty */
+	struct lk_edge *edge;                   /* [LK_EDGES_HARD] id i at edge[i - 1] */
 } lk_graph = {
+	.hash = lk_graph_hash,
+	.edge = lk_graph_edges,
 	.max_classes = 4095,
 	.max_edges = LK_EDGES_DEFAULT,
 	.hash_mask = 2 * LK_EDGES_DEFAULT - 1,

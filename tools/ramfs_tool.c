@@ -117,6 +117,8 @@ static void print_df(const char *name, struct ramfs *fs, int header)
 	printf("%-16s %12zu %12zu %12zu %9zu %9zu %9zu %6zu %6zu\n", name, u.size, u.used_bytes,
 	       u.size - u.used_bytes, u.max_files, u.files, u.max_files - u.files, u.ofds,
 	       u.procs_live);
+	if (u.repairs)
+		printf("  %zu repair(s) after a process died holding the segment lock\n", u.repairs);
 	if (u.procs_dead_refs)
 		printf("  %zu dead process(es) still hold references: `vadshim ramfs gc` gives "
 		       "them back\n", u.procs_dead_refs);

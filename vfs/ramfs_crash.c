@@ -42,6 +42,18 @@
 #include "vfs/ramfs_int.h"
 
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Test-only crash points (RAMFS_PUBLISH): written by a test before the
+ * operation it cuts short, in a child process. */
+int ramfs_crash_at;
+
+void ramfs_crash_hit(void)
+{
+	if (--ramfs_crash_at == 0)
+		syscall(SYS_exit_group, 77);    /* dies holding the segment lock */
+}
 
 void ramfs_intent_begin(struct ramfs *fs, uint32_t op, uint32_t de_old, uint32_t de_new,
 			uint32_t node, uint32_t node_b)

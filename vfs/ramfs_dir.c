@@ -162,7 +162,8 @@ void ramfs_dir_del(struct ramfs *fs, uint32_t de)
 	fs->nodes[e->dir].entries--;
 	if (fs->nodes[e->node].name_de == de)
 		fs->nodes[e->node].name_de = 0;
-	e->dir = 0;
+	RAMFS_PUBLISH();
+	e->dir = 0;                     /* the name is gone */
 	ramfs_tab_put(fs, RAMFS_T_DIRENT, de);
 }
 

@@ -215,9 +215,19 @@ struct ramfs_proc {
 };
 
 /* Store order matters where a process may die between two stores (the
- * next locker repairs what it finds): a compiler barrier keeps the
- * publishing store after the ones it publishes (x86 keeps store order). */
-#define RAMFS_PUBLISH() __atomic_thread_fence(__ATOMIC_RELEASE)
+ * next locker repairs what it finds): a fence keeps the publishing store
+ * after the ones it publishes (on x86 a compiler barrier: stores stay in
+ * order).  Each one is also a crash point for the tests: with
+ * ramfs_crash_at = N the process dies at the Nth (tests/unit/
+ * test_ramfs_crash.c enumerates them); otherwise one predictable branch. */
+extern int ramfs_crash_at;
+void ramfs_crash_hit(void);
+#define RAMFS_PUBLISH()                                                 \
+	do {                                                            \
+		__atomic_thread_fence(__ATOMIC_RELEASE);                \
+		if (__builtin_expect(ramfs_crash_at != 0, 0))           \
+			ramfs_crash_hit();                              \
+	} while (0)
 
 struct ramfs_hdr {
 	uint64_t magic;

@@ -54,6 +54,43 @@ else
 	fail "gc: used alive $used_alive, after gc while alive $used_after_live_gc ($g0), dead $used_dead, after gc $used_gc; gc said: $g; df: $dfout; $fs"
 fi
 
+# ---- gc of mapping pins and cwd holds ----
+LD_PRELOAD="$SHIM" python3 -c '
+import mmap, os, time
+f = open("/ramfs/m", "w+b"); f.write(b"y" * 2097152); f.flush()
+m = mmap.mmap(f.fileno(), 0); f.close(); os.unlink("/ramfs/m")
+os.makedirs("/ramfs/h"); os.chdir("/ramfs/h"); os.rmdir("/ramfs/h")
+print("ready", flush=True); time.sleep(60)' >"$WORK/ready2" &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$WORK/ready2" ] && break; sleep 0.05; done
+kill -9 $pid; wait $pid 2>/dev/null
+used_dead=$(field used) iused_dead=$(field iused)
+g=$(T gc)
+pins=$(echo "$g" | sed -n 's/.* \([0-9]*\) pinned page.*/\1/p')
+holds=$(echo "$g" | sed -n 's/.* \([0-9]*\) cwd hold.*/\1/p')
+if [ "$used_dead" = 2097152 ] && [ "$iused_dead" = 3 ] && [ "${pins:-0}" -ge 512 ] &&
+   [ "$holds" = 1 ] && echo "$g" | grep -q 'freed 2097152 bytes, 2 file' &&
+   [ "$(field used)" = 0 ] && [ "$(field iused)" = 1 ] && T fsck >/dev/null; then
+	pass "gc: a killed process's mapping (2 MiB, unlinked) and cwd (removed directory)"
+else
+	fail "gc of pins and holds: used $used_dead, inodes $iused_dead; gc said: $g; now $(T df)"
+fi
+
+# ---- automatic gc when space runs out ----
+SMALL="ramfs=$SEG2:ramfs_size=8M"
+VADSHIM_OPTIONS=$SMALL LD_PRELOAD="$SHIM" bash -c 'exec 3>/ramfs/x; head -c 5000000 /dev/zero >&3; rm /ramfs/x; echo ready; exec sleep 60' >"$WORK/ready3" &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$WORK/ready3" ] && break; sleep 0.05; done
+kill -9 $pid; wait $pid 2>/dev/null
+held=$("$TOOL" --name="$SEG2" df | awk 'NR == 2 { print $3 }')
+out=$(VADSHIM_OPTIONS=$SMALL preloaded bash -c 'head -c 5000000 /dev/zero >/ramfs/y && stat -c %s /ramfs/y' 2>&1)
+if [ "$held" -ge 5000000 ] && [ "$out" = 5000000 ] && "$TOOL" --name="$SEG2" fsck >/dev/null; then
+	pass "gc runs by itself: 5 MB held by a killed process, a new 5 MB file in an 8 MiB ramfs"
+else
+	fail "automatic gc: held $held, second write: $out; $("$TOOL" --name="$SEG2" df)"
+fi
+rm -f "/dev/shm/vadshim.$U.$SEG2"
+
 # ---- ls, df ----
 preloaded bash -c 'mkdir -p /ramfs/d/sub && printf hello >/ramfs/d/a && chmod 640 /ramfs/d/a && ln -s a /ramfs/d/l'
 cat >"$WORK/ls.want" <<'EOF'

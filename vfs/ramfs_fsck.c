@@ -342,6 +342,8 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		r = ramfs_ck_names(&k);
 	if (r == 0)
 		r = ramfs_ck_ofds(&k);
+	if (r == 0)
+		r = ramfs_proc_check(fs, buf, buflen);
 	return r;
 }
 
@@ -558,6 +560,7 @@ void ramfs_repair(struct ramfs *fs)
 	ramfs_rp_pages(fs);
 	ramfs_rp_names(fs);
 	ramfs_rp_ofds(fs);
+	ramfs_proc_repair(fs);  /* before frees: the table names live objects */
 	for (uint32_t n = 1; n < hwm; n++) {
 		if (!fs->nodes[n].mode)
 			continue;

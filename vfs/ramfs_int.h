@@ -409,6 +409,8 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 void ramfs_proc_register(struct ramfs *fs);
 bool ramfs_proc_alive(const struct ramfs_proc *p);
 void ramfs_proc_release(struct ramfs *fs);
+void ramfs_proc_repair(struct ramfs *fs);
+int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len);
 void ramfs_proc_ref(struct ramfs *fs, unsigned kind, uint32_t obj, int64_t delta);
 struct ramfs_gc_report;
 int ramfs_gc_locked(struct ramfs *fs, struct ramfs_gc_report *rep);

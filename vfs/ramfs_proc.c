@@ -355,3 +355,139 @@ int ramfs_gc(struct ramfs *fs, struct ramfs_gc_report *rep)
 {
 	RAMFS_LOCKED(fs, ramfs_gc_locked(fs, rep));
 }
+
+/* ---- fsck and repair of the table ---- */
+
+/* What the process table may count for (kind, obj) at most: what the
+ * segment counts; 0 for an object that does not exist. */
+static uint64_t ramfs_ref_real(struct ramfs *fs, uint32_t key)
+{
+	uint32_t obj = key & 0x0fffffffu;
+
+	switch (key >> 28) {
+	case RAMFS_REF_OFD:
+		return obj && obj < fs->hdr->tab[RAMFS_T_OFD].hwm ? fs->ofds[obj].refs : 0;
+	case RAMFS_REF_PIN:
+	case RAMFS_REF_HOLD:
+		if (!obj || obj >= fs->hdr->tab[RAMFS_T_NODE].hwm || !fs->nodes[obj].mode)
+			return 0;
+		return key >> 28 == RAMFS_REF_PIN ? fs->nodes[obj].pinned : fs->nodes[obj].holds;
+	}
+	return 0;
+}
+
+/* Sum of the counts of kind across slots, in fs->counts (scratch). */
+static void ramfs_ref_sums(struct ramfs *fs, unsigned kind, bool clamp)
+{
+	memset(fs->counts, 0, 2 * (size_t)fs->hdr->nnodes * sizeof(uint32_t));
+	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
+		struct ramfs_proc *p = &fs->procs[s];
+
+		for (uint32_t i = 0; p->pid && i < RAMFS_PROC_REFS; i++) {
+			uint32_t key = p->refs[i].key, obj = key & 0x0fffffffu;
+			uint64_t real, have;
+
+			if (!key || key >> 28 != kind || obj >= 2 * fs->hdr->nnodes)
+				continue;
+			real = ramfs_ref_real(fs, key);
+			have = fs->counts[obj];
+			if (clamp && have + p->refs[i].count > real)
+				p->refs[i].count = (uint32_t)(real > have ? real - have : 0);
+			fs->counts[obj] += p->refs[i].count;
+		}
+	}
+}
+
+/*
+ * Repair: each slot rebuilt without the second copy a death in the middle
+ * of a removal leaves, without entries for objects that are gone, and
+ * with every object's total clamped to what the segment counts (a count
+ * may only over-state what a process holds by being dropped later).
+ */
+void ramfs_proc_repair(struct ramfs *fs)
+{
+	static struct ramfs_pref keep[RAMFS_PROC_REFS];    /* segment lock held */
+
+	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
+		struct ramfs_proc *p = &fs->procs[s];
+		uint32_t n = 0;
+
+		if (!p->pid)
+			continue;
+		for (uint32_t i = 0; i < RAMFS_PROC_REFS; i++) {
+			uint32_t key = p->refs[i].key, kind = key >> 28;
+
+			if (key && kind >= RAMFS_REF_OFD && kind <= RAMFS_REF_HOLD &&
+			    (key & 0x0fffffffu) < 2 * fs->hdr->nnodes &&
+			    ramfs_pref_find(p, key) == (int)i && p->refs[i].count)
+				keep[n++] = p->refs[i];
+		}
+		memset(p->refs, 0, sizeof(p->refs));
+		p->nrefs = 0;
+		for (uint32_t i = 0; i < n; i++) {
+			int k = ramfs_pref_find(p, keep[i].key);
+
+			p->refs[k] = keep[i];
+			p->nrefs++;
+		}
+	}
+	for (unsigned kind = RAMFS_REF_OFD; kind <= RAMFS_REF_HOLD; kind++)
+		ramfs_ref_sums(fs, kind, true);
+	/* entries clamped to 0 go */
+	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
+		struct ramfs_proc *p = &fs->procs[s];
+
+		for (uint32_t i = 0; p->pid && i < RAMFS_PROC_REFS; i++)
+			if (p->refs[i].key && !p->refs[i].count) {
+				ramfs_pref_del(p, i);
+				i = (uint32_t)-1;
+			}
+	}
+}
+
+/* fsck: no object is counted by the table for more than it has. */
+int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len)
+{
+	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
+		const struct ramfs_proc *p = &fs->procs[s];
+		uint32_t keys = 0;
+
+		for (uint32_t i = 0; p->pid && i < RAMFS_PROC_REFS; i++) {
+			uint32_t key = p->refs[i].key, kind = key >> 28;
+
+			if (!key)
+				continue;
+			keys++;
+			if (kind < RAMFS_REF_OFD || kind > RAMFS_REF_HOLD ||
+			    (key & 0x0fffffffu) >= 2 * fs->hdr->nnodes || ramfs_pref_find(p, key) != (int)i) {
+				snprintf(buf, len, "process slot %u (pid %d): bad reference entry %u", s,
+					 p->pid, i);
+				return -EUCLEAN;
+			}
+		}
+		if (p->pid && keys != p->nrefs) {
+			snprintf(buf, len, "process slot %u (pid %d): %u entries, counter says %u", s,
+				 p->pid, keys, p->nrefs);
+			return -EUCLEAN;
+		}
+	}
+	for (unsigned kind = RAMFS_REF_OFD; kind <= RAMFS_REF_HOLD; kind++) {
+		ramfs_ref_sums(fs, kind, false);
+		for (uint32_t o = 1; o < 2 * fs->hdr->nnodes; o++) {
+			uint64_t real;
+
+			if (!fs->counts[o])
+				continue;
+			real = ramfs_ref_real(fs, RAMFS_REF_KEY(kind, o));
+			if (fs->counts[o] > real) {
+				snprintf(buf, len, "the process table counts %u %s references to %u, "
+					 "which has %llu", fs->counts[o],
+					 kind == RAMFS_REF_OFD ? "description" :
+					 kind == RAMFS_REF_PIN ? "pin" : "cwd", o,
+					 (unsigned long long)real);
+				return -EUCLEAN;
+			}
+		}
+	}
+	return 0;
+}

@@ -244,5 +244,5 @@ int ramfs_op_rename(const struct vfs_path *from, const struct vfs_path *to, unsi
 		return -EINVAL;
 	if (flags & RENAME_WHITEOUT)
 		return -EINVAL;         /* overlayfs's; not provided */
-	RAMFS_LOCKED(fs, ramfs_rename_locked(fs, from, to, flags, c));
+	RAMFS_LOCKED_GC(fs, ramfs_rename_locked(fs, from, to, flags, c));
 }

@@ -76,6 +76,20 @@ else
 	fail "gc of pins and holds: used $used_dead, inodes $iused_dead; gc said: $g; now $(T df)"
 fi
 
+# ---- exec: the new image drops the old image's cwd hold, takes its own ----
+LD_PRELOAD="$SHIM" bash -c 'mkdir /ramfs/e && cd /ramfs/e && echo ready && exec sleep 60' >"$WORK/ready4" &
+pid=$!
+for _ in $(seq 1 100); do [ -s "$WORK/ready4" ] && break; sleep 0.05; done
+sleep 0.2
+preloaded rmdir /ramfs/e
+kill -9 $pid; wait $pid 2>/dev/null
+g=$(T gc)
+if echo "$g" | grep -q ' 1 cwd hold(s); freed 0 bytes, 1 file'; then
+	pass "exec: one cwd hold after exec (the old image's was dropped), given back by gc"
+else
+	fail "exec and cwd hold: gc said: $g"
+fi
+
 # ---- automatic gc when space runs out ----
 SMALL="ramfs=$SEG2:ramfs_size=8M"
 VADSHIM_OPTIONS=$SMALL LD_PRELOAD="$SHIM" bash -c 'exec 3>/ramfs/x; head -c 5000000 /dev/zero >&3; rm /ramfs/x; echo ready; exec sleep 60' >"$WORK/ready3" &

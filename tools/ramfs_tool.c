@@ -258,10 +258,12 @@ static int run_cmd(const char *cmd, const char *name, struct ramfs *fs, struct v
 		if (repair && msg[0])
 			printf("vadshim ramfs fsck: %s: found: %s\n", name, msg);
 		if (r) {
-			printf("vadshim ramfs fsck: %s: %s\n", name, repair ? "still broken after repair" : msg);
+			printf("vadshim ramfs fsck: %s: %s\n", name,
+			       repair ? "still broken after repair" : msg);
 			return 1;
 		}
-		printf("vadshim ramfs fsck: %s: %s\n", name, repair && msg[0] ? "repaired, clean" : "clean");
+		printf("vadshim ramfs fsck: %s: %s\n", name,
+		       repair && msg[0] ? "repaired, clean" : "clean");
 		return 0;
 	}
 	return cmd_ls(mp, arg ? arg : "/");

@@ -277,7 +277,8 @@ static void ramfs_register_locked(struct ramfs *fs)
 				/* exec: the old image's mappings and cwd are gone */
 				struct ramfs_gc_report rep = { 0 };
 
-				ramfs_proc_drop(fs, p, 1u << RAMFS_REF_PIN | 1u << RAMFS_REF_HOLD, &rep);
+				ramfs_proc_drop(fs, p, 1u << RAMFS_REF_PIN | 1u << RAMFS_REF_HOLD,
+						&rep);
 				p->image = ramfs_image;
 			}
 			fs->proc = i;
@@ -459,7 +460,8 @@ int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len)
 				continue;
 			keys++;
 			if (kind < RAMFS_REF_OFD || kind > RAMFS_REF_HOLD ||
-			    (key & 0x0fffffffu) >= 2 * fs->hdr->nnodes || ramfs_pref_find(p, key) != (int)i) {
+			    (key & 0x0fffffffu) >= 2 * fs->hdr->nnodes ||
+			    ramfs_pref_find(p, key) != (int)i) {
 				snprintf(buf, len, "process slot %u (pid %d): bad reference entry %u", s,
 					 p->pid, i);
 				return -EUCLEAN;

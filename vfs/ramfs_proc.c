@@ -377,10 +377,27 @@ static uint64_t ramfs_ref_real(struct ramfs *fs, uint32_t key)
 	return 0;
 }
 
-/* Sum of the counts of kind across slots, in fs->counts (scratch). */
+/* Zero fs->counts (scratch) at the objects of kind that slots name: the
+ * table is small next to the counters (fsck may run after every call). */
+static void ramfs_ref_zero(struct ramfs *fs, unsigned kind)
+{
+	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
+		const struct ramfs_proc *p = &fs->procs[s];
+
+		for (uint32_t i = 0; p->pid && p->nrefs && i < RAMFS_PROC_REFS; i++) {
+			uint32_t key = p->refs[i].key, obj = key & 0x0fffffffu;
+
+			if (key && key >> 28 == kind && obj < 2 * fs->hdr->nnodes)
+				fs->counts[obj] = 0;
+		}
+	}
+}
+
+/* Sum of the counts of kind across slots, in fs->counts at each object
+ * that a slot names (scratch). */
 static void ramfs_ref_sums(struct ramfs *fs, unsigned kind, bool clamp)
 {
-	memset(fs->counts, 0, 2 * (size_t)fs->hdr->nnodes * sizeof(uint32_t));
+	ramfs_ref_zero(fs, kind);
 	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
 		struct ramfs_proc *p = &fs->procs[s];
 
@@ -446,6 +463,28 @@ void ramfs_proc_repair(struct ramfs *fs)
 	}
 }
 
+/* Does slot p name an object of kind that the slots count for more than
+ * it has (sums in fs->counts)? */
+static bool ramfs_ref_over(struct ramfs *fs, const struct ramfs_proc *p, unsigned kind, char *buf,
+			   size_t len)
+{
+	for (uint32_t i = 0; i < RAMFS_PROC_REFS; i++) {
+		uint32_t key = p->refs[i].key, o = key & 0x0fffffffu;
+		uint64_t real;
+
+		if (!key || key >> 28 != kind)
+			continue;
+		real = ramfs_ref_real(fs, key);
+		if (fs->counts[o] > real) {
+			snprintf(buf, len, "the process table counts %u %s references to %u, which "
+				 "has %llu", fs->counts[o], kind == RAMFS_REF_OFD ? "description" :
+				 kind == RAMFS_REF_PIN ? "pin" : "cwd", o, (unsigned long long)real);
+			return true;
+		}
+	}
+	return false;
+}
+
 /* fsck: no object is counted by the table for more than it has. */
 int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len)
 {
@@ -475,21 +514,9 @@ int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len)
 	}
 	for (unsigned kind = RAMFS_REF_OFD; kind <= RAMFS_REF_HOLD; kind++) {
 		ramfs_ref_sums(fs, kind, false);
-		for (uint32_t o = 1; o < 2 * fs->hdr->nnodes; o++) {
-			uint64_t real;
-
-			if (!fs->counts[o])
-				continue;
-			real = ramfs_ref_real(fs, RAMFS_REF_KEY(kind, o));
-			if (fs->counts[o] > real) {
-				snprintf(buf, len, "the process table counts %u %s references to %u, "
-					 "which has %llu", fs->counts[o],
-					 kind == RAMFS_REF_OFD ? "description" :
-					 kind == RAMFS_REF_PIN ? "pin" : "cwd", o,
-					 (unsigned long long)real);
+		for (uint32_t s = 1; s < fs->hdr->nprocs; s++)
+			if (fs->procs[s].pid && ramfs_ref_over(fs, &fs->procs[s], kind, buf, len))
 				return -EUCLEAN;
-			}
-		}
 	}
 	return 0;
 }

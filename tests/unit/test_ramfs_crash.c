@@ -542,6 +542,28 @@ static void group_proc_table(void)
 	check(u2.ofds <= 600 - 448, "at most the unrecorded ones stay: %zu", u2.ofds);
 	check(ramfs_fsck(t.fs, msg, sizeof(msg)) == 0, "fsck after gc: %s", msg);
 	check(ramfs_gc(t.fs, &g) == 0 && g.ofds == 0, "a second gc finds nothing");
+
+	/* a count above what the description has is an fsck error that
+	 * repair clamps */
+	vfs_ofd f = t_openf(&t, "/mine", O_CREAT | O_RDWR);
+	struct ramfs_proc *me = &t.fs->procs[t.fs->proc];
+	uint32_t key = RAMFS_REF_KEY(RAMFS_REF_OFD, (uint32_t)f), found = 0;
+
+	for (uint32_t i = 0; i < RAMFS_PROC_REFS; i++)
+		if (me->refs[i].key == key) {
+			found = me->refs[i].count;
+			me->refs[i].count = 5;
+		}
+	check(found == 1, "this process's slot records its open: %u", found);
+	check(ramfs_fsck(t.fs, msg, sizeof(msg)) == -EUCLEAN && strstr(msg, "process table"),
+	      "fsck sees an over-count of the table: %s", msg);
+	check(ramfs_fsck_repair(t.fs, msg, sizeof(msg)) == 0 &&
+	      ramfs_fsck(t.fs, msg, sizeof(msg)) == 0, "repair clamps it: %s", msg);
+	for (uint32_t i = 0; i < RAMFS_PROC_REFS; i++)
+		if (me->refs[i].key == key)
+			found = me->refs[i].count;
+	check(found == 1, "clamped to 1: %u", found);
+	ramfs_ops.ofd_put(&t.m, f);
 	t_close(&t);
 	(void)u0;
 }

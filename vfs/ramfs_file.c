@@ -147,6 +147,11 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 		return -EINVAL;
 	if (flags & O_PATH)
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	/* the description first, as the kernel's alloc_empty_file: a full
+	 * table creates nothing (and the retry after gc finds no new file) */
+	if (!fs->hdr->tab[RAMFS_T_OFD].free &&
+	    fs->hdr->tab[RAMFS_T_OFD].hwm >= fs->hdr->tab[RAMFS_T_OFD].cap)
+		return -ENFILE;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return ramfs_open_tmpfile(fs, p, flags, mode, c, out);
 	if ((flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))

@@ -424,7 +424,7 @@ static void ramfs_ref_sums(struct ramfs *fs, unsigned kind, bool clamp)
  */
 void ramfs_proc_repair(struct ramfs *fs)
 {
-	static struct ramfs_pref keep[RAMFS_PROC_REFS];    /* segment lock held */
+	struct ramfs_pref keep[RAMFS_PROC_REFS];        /* 4 KiB of stack */
 
 	for (uint32_t s = 1; s < fs->hdr->nprocs; s++) {
 		struct ramfs_proc *p = &fs->procs[s];

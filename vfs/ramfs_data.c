@@ -117,6 +117,16 @@ static uint32_t ramfs_ext_make(struct ramfs *fs, uint64_t fpage, uint32_t spage,
 	return t;
 }
 
+/* A punch that finds no free extent entry for the copies keeps the pages
+ * but clears them: they read as zero and count as holes for SEEK_DATA. */
+static int ramfs_zero_pages(struct ramfs *fs, uint32_t spage, uint32_t cnt)
+{
+	memset(ramfs_spage_ptr(fs, spage), 0, (size_t)cnt * RAMFS_PAGE);
+	for (uint32_t i = 0; i < cnt; i++)
+		ramfs_bit_set(fs->unwritten, spage + i, true);
+	return 0;
+}
+
 /*
  * Cut file pages [p0, p1) out of one extent i (*link links to it).  Crash
  * safe at every store (ramfs_crash.c): a cut that moves the extent's start
@@ -141,7 +151,7 @@ static int ramfs_cut_one(struct ramfs *fs, uint32_t n, uint32_t *link, uint32_t 
 		cnt = (uint32_t)(p1 - e->fpage);
 		t = ramfs_ext_make(fs, p1, spage + cnt, e->npages - cnt, e->next);
 		if (!t)
-			return -ENOSPC;
+			return ramfs_zero_pages(fs, spage, cnt);
 		RAMFS_PUBLISH();
 		*link = t;
 		RAMFS_PUBLISH();
@@ -156,7 +166,8 @@ static int ramfs_cut_one(struct ramfs *fs, uint32_t n, uint32_t *link, uint32_t 
 		if (!h) {
 			if (t)
 				ramfs_ext_del(fs, t);
-			return -ENOSPC;
+			return ramfs_zero_pages(fs, spage + (uint32_t)(p0 - e->fpage),
+						(uint32_t)(p1 - p0));
 		}
 		e = ramfs_ext(fs, i);
 		RAMFS_PUBLISH();

@@ -24,7 +24,7 @@
 
 #include "vfs/vfs_ops.h"
 
-#define RAMFS_LAYOUT_VERSION 2
+#define RAMFS_LAYOUT_VERSION 3
 
 struct ramfs;
 
@@ -62,11 +62,43 @@ dev_t ramfs_dev(const struct ramfs *fs);
  */
 int ramfs_fsck(struct ramfs *fs, char *buf, size_t buflen);
 
-/* Usage figures for `vadshim ramfs df` and tests. */
+/* fsck, and if it finds a broken invariant, repair (as after a crash)
+ * and check again: 0 when clean afterwards; buf gets what was broken
+ * before (empty if nothing was). */
+int ramfs_fsck_repair(struct ramfs *fs, char *buf, size_t buflen);
+
+/* How long attach waits for a creator to finish (ms; the tools). */
+void ramfs_ready_wait_ms_set(int ms);
+
+/* Unmap a segment attached by this process and forget it (the tools). */
+void ramfs_detach(struct ramfs *fs);
+
+/* Usage figures for `vadshim ramfs df` and tests.  procs: slots of the
+ * process table in use, the caller's own excluded; procs_live: those
+ * whose process still runs. */
 struct ramfs_usage {
 	size_t size, used_bytes, files, max_files, ofds;
+	size_t procs, procs_live, repairs;
+	size_t procs_dead_refs;         /* dead, still holding references */
 };
 void ramfs_usage(struct ramfs *fs, struct ramfs_usage *u);
+
+/*
+ * gc: drop the references (open descriptions, mapping pins, cwd holds)
+ * that processes which no longer run still hold, and free what that
+ * releases.  Also run automatically when an allocation finds no space or
+ * no free table entry.  Returns the number of dead processes reclaimed
+ * or -errno; rep (may be NULL) says what was reclaimed.
+ */
+struct ramfs_gc_report {
+	size_t procs, ofds, pins, holds;        /* references dropped */
+	size_t freed_bytes, freed_nodes;
+};
+int ramfs_gc(struct ramfs *fs, struct ramfs_gc_report *rep);
+
+/* In a fork child, before it takes references: the child is a new
+ * process and gets its own slot in the process table. */
+void ramfs_forked(struct ramfs *fs);
 
 extern const struct vfs_ops ramfs_ops;
 

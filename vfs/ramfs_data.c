@@ -102,45 +102,85 @@ static void ramfs_free_zombies(struct ramfs *fs, uint32_t n)
 	}
 }
 
-/* Cut file pages [p0, p1) out of one extent i (prev links to it). */
+/* A new extent {fpage, spage, npages, next}, not linked anywhere yet. */
+static uint32_t ramfs_ext_make(struct ramfs *fs, uint64_t fpage, uint32_t spage, uint32_t npages,
+			       uint32_t next)
+{
+	uint32_t t = ramfs_ext_new(fs);
+
+	if (t) {
+		fs->exts[t].fpage = fpage;
+		fs->exts[t].spage = spage;
+		fs->exts[t].npages = npages;
+		fs->exts[t].next = next;
+	}
+	return t;
+}
+
+/* A punch that finds no free extent entry for the copies keeps the pages
+ * but clears them: they read as zero and count as holes for SEEK_DATA. */
+static int ramfs_zero_pages(struct ramfs *fs, uint32_t spage, uint32_t cnt)
+{
+	memset(ramfs_spage_ptr(fs, spage), 0, (size_t)cnt * RAMFS_PAGE);
+	for (uint32_t i = 0; i < cnt; i++)
+		ramfs_bit_set(fs->unwritten, spage + i, true);
+	return 0;
+}
+
+/*
+ * Cut file pages [p0, p1) out of one extent i (*link links to it).  Crash
+ * safe at every store (ramfs_crash.c): a cut that moves the extent's start
+ * builds the replacement extents first and swaps them in with one store
+ * to *link; pages are given back only once no list reaches them.
+ */
 static int ramfs_cut_one(struct ramfs *fs, uint32_t n, uint32_t *link, uint32_t i,
 			 uint64_t p0, uint64_t p1)
 {
 	struct ramfs_ext *e = ramfs_ext(fs, i);
 	uint64_t end = ramfs_ext_end(e);
+	uint32_t spage = e->spage, cnt, h, t;
 
 	if (p0 <= e->fpage && p1 >= end) {              /* all of it */
 		*link = e->next;
+		RAMFS_PUBLISH();
 		ramfs_release(fs, n, e->spage, e->npages);
 		ramfs_ext_del(fs, i);
 		return 0;
 	}
 	if (p0 <= e->fpage) {                           /* its head */
-		uint32_t k = (uint32_t)(p1 - e->fpage);
-
-		ramfs_release(fs, n, e->spage, k);
-		e->spage += k;
-		e->npages -= k;
-		e->fpage = p1;
+		cnt = (uint32_t)(p1 - e->fpage);
+		t = ramfs_ext_make(fs, p1, spage + cnt, e->npages - cnt, e->next);
+		if (!t)
+			return ramfs_zero_pages(fs, spage, cnt);
+		RAMFS_PUBLISH();
+		*link = t;
+		RAMFS_PUBLISH();
+		ramfs_release(fs, n, spage, cnt);
+		ramfs_ext_del(fs, i);
 		return 0;
 	}
 	if (p1 < end) {                                 /* its middle: split */
-		uint32_t t = ramfs_ext_new(fs);
-		struct ramfs_ext *te;
-
-		if (!t)
-			return -ENOSPC;
-		te = ramfs_ext(fs, t);
+		t = ramfs_ext_make(fs, p1, spage + (uint32_t)(p1 - e->fpage), (uint32_t)(end - p1),
+				   e->next);
+		h = t ? ramfs_ext_make(fs, e->fpage, spage, (uint32_t)(p0 - e->fpage), t) : 0;
+		if (!h) {
+			if (t)
+				ramfs_ext_del(fs, t);
+			return ramfs_zero_pages(fs, spage + (uint32_t)(p0 - e->fpage),
+						(uint32_t)(p1 - p0));
+		}
 		e = ramfs_ext(fs, i);
-		te->fpage = p1;
-		te->spage = e->spage + (uint32_t)(p1 - e->fpage);
-		te->npages = (uint32_t)(end - p1);
-		te->next = e->next;
-		e->next = t;
-		end = p1;
+		RAMFS_PUBLISH();
+		*link = h;
+		RAMFS_PUBLISH();
+		ramfs_release(fs, n, spage + (uint32_t)(p0 - e->fpage), (uint32_t)(p1 - p0));
+		ramfs_ext_del(fs, i);
+		return 0;
 	}
-	ramfs_release(fs, n, e->spage + (uint32_t)(p0 - e->fpage), (uint32_t)(end - p0));
+	cnt = (uint32_t)(end - p0);                     /* its tail */
 	e->npages = (uint32_t)(p0 - e->fpage);
+	RAMFS_PUBLISH();
+	ramfs_release(fs, n, spage + e->npages, cnt);
 	return 0;
 }
 
@@ -207,12 +247,17 @@ int ramfs_data_truncate(struct ramfs *fs, uint32_t n, uint64_t size)
 	struct ramfs_node *nd = &fs->nodes[n];
 
 	if (size < nd->size) {
+		/* the size first: if this process dies before the cut is done,
+		 * repair clears what lies past it (ramfs_crash.c) */
+		nd->size = size;
+		RAMFS_PUBLISH();
 		ramfs_cut(fs, n, ramfs_pages_for(size), UINT64_MAX);
 		ramfs_zero_tail(fs, n, size);
-	} else {
-		/* bytes a shared mapping wrote past the old end must not show */
-		ramfs_zero_tail(fs, n, nd->size);
+		return 0;
 	}
+	/* bytes a shared mapping wrote past the old end must not show */
+	ramfs_zero_tail(fs, n, nd->size);
+	RAMFS_PUBLISH();
 	nd->size = size;
 	return 0;
 }
@@ -223,7 +268,7 @@ int ramfs_data_truncate(struct ramfs *fs, uint32_t n, uint64_t size)
 static bool ramfs_grow_ext(struct ramfs *fs, uint32_t n, uint32_t i, uint32_t k)
 {
 	struct ramfs_ext *e = ramfs_ext(fs, i);
-	uint32_t at, total = e->npages + k;
+	uint32_t at, old, total = e->npages + k;
 
 	if (ramfs_pages_grow(fs, e->spage + e->npages, k)) {
 		e->npages += k;
@@ -236,9 +281,15 @@ static bool ramfs_grow_ext(struct ramfs *fs, uint32_t n, uint32_t i, uint32_t k)
 	       (size_t)e->npages * RAMFS_PAGE);
 	for (uint32_t i = 0; i < e->npages; i++)      /* fallocated pages move as such */
 		ramfs_bit_set(fs->unwritten, at + i, ramfs_bit(fs->unwritten, e->spage + i));
-	ramfs_pages_free(fs, e->spage, e->npages);
+	/* point at the copy, then grow, then free the old run: each step
+	 * leaves a valid extent if this process dies there */
+	old = e->spage;
+	RAMFS_PUBLISH();
 	e->spage = at;
+	RAMFS_PUBLISH();
 	e->npages = total;
+	RAMFS_PUBLISH();
+	ramfs_pages_free(fs, old, total - k);
 	return true;
 }
 
@@ -263,6 +314,7 @@ static int ramfs_new_ext(struct ramfs *fs, uint32_t *link, uint64_t p, uint32_t 
 	fs->exts[i].spage = at;
 	fs->exts[i].npages = k;
 	fs->exts[i].next = *link;
+	RAMFS_PUBLISH();
 	*link = i;
 	*filled = k;
 	return 0;
@@ -446,6 +498,7 @@ long ramfs_data_write(struct ramfs *fs, uint32_t n, const char *buf, size_t len,
 		ramfs_written(fs, pg + pos % RAMFS_PAGE, k);
 		done += k;
 	}
+	RAMFS_PUBLISH();                /* the data before the size */
 	if (off + len > fs->nodes[n].size)
 		fs->nodes[n].size = off + len;
 	return (long)len;
@@ -516,5 +569,6 @@ int ramfs_data_map(struct ramfs *fs, uint32_t n, uint64_t off, uint64_t len,
 		cnt++;
 	}
 	fs->nodes[n].pinned += ramfs_pages_for(off + len) - p0;
+	ramfs_proc_ref(fs, RAMFS_REF_PIN, n, (int64_t)(ramfs_pages_for(off + len) - p0));
 	return cnt;
 }

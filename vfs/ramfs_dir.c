@@ -117,8 +117,12 @@ void ramfs_dir_renew(struct ramfs *fs, uint32_t de)
 	ramfs_dir_list_link(fs, de);
 }
 
-/* Add name -> node in dir; the caller has checked that name is free. */
-int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node)
+/* Add name -> node in dir; the caller has checked that name is free.
+ * Publishes the entry with its dir field, after everything else: a
+ * process that dies here leaves the name whole or absent.  *out (may be
+ * NULL) gets the entry, written before it is published. */
+int ramfs_dir_add_de(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node,
+		     uint32_t *out)
 {
 	size_t len = strlen(name);
 	uint32_t de = ramfs_tab_get(fs, RAMFS_T_DIRENT);
@@ -126,19 +130,27 @@ int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t nod
 
 	if (!de)
 		return -ENOSPC;
+	if (out)
+		*out = de;
 	e = &fs->dirents[de];
-	e->dir = dir;
 	e->node = node;
 	e->namelen = (uint32_t)len;
 	memcpy(e->name, name, len + 1);
 	e->hash = ramfs_name_hash(dir, name, len);
 	e->cookie = fs->nodes[dir].cookie++;
+	RAMFS_PUBLISH();
+	e->dir = dir;
 	ramfs_hash_link(fs, de);
 	ramfs_dir_list_link(fs, de);
 	fs->nodes[dir].entries++;
 	if (S_ISDIR(fs->nodes[node].mode))
 		fs->nodes[node].name_de = de;
 	return 0;
+}
+
+int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node)
+{
+	return ramfs_dir_add_de(fs, dir, name, node, NULL);
 }
 
 void ramfs_dir_del(struct ramfs *fs, uint32_t de)
@@ -150,7 +162,8 @@ void ramfs_dir_del(struct ramfs *fs, uint32_t de)
 	fs->nodes[e->dir].entries--;
 	if (fs->nodes[e->node].name_de == de)
 		fs->nodes[e->node].name_de = 0;
-	e->dir = 0;
+	RAMFS_PUBLISH();
+	e->dir = 0;                     /* the name is gone */
 	ramfs_tab_put(fs, RAMFS_T_DIRENT, de);
 }
 

@@ -58,12 +58,14 @@ static int ramfs_ofd_new(struct ramfs *fs, uint32_t n, int flags, const struct v
 
 	if (!f)
 		return -ENFILE;
-	fs->ofds[f].refs = 1;
 	fs->ofds[f].node = n;
 	fs->ofds[f].unpriv = c->uid != 0;
 	flags &= ~(O_CREAT | O_EXCL | O_NOCTTY | O_TRUNC | O_CLOEXEC);
 	fs->ofds[f].flags = (flags & O_PATH) ? O_PATH : flags | RAMFS_O_LARGEFILE;
+	RAMFS_PUBLISH();
+	fs->ofds[f].refs = 1;           /* publishes the description */
 	fs->nodes[n].opens++;
+	ramfs_proc_ref(fs, RAMFS_REF_OFD, f, 1);
 	*out = f;
 	return 0;
 }
@@ -145,6 +147,11 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 		return -EINVAL;
 	if (flags & O_PATH)
 		flags &= O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC;
+	/* the description first, as the kernel's alloc_empty_file: a full
+	 * table creates nothing (and the retry after gc finds no new file) */
+	if (!fs->hdr->tab[RAMFS_T_OFD].free &&
+	    fs->hdr->tab[RAMFS_T_OFD].hwm >= fs->hdr->tab[RAMFS_T_OFD].cap)
+		return -ENFILE;
 	if ((flags & O_TMPFILE) == O_TMPFILE)
 		return ramfs_open_tmpfile(fs, p, flags, mode, c, out);
 	if ((flags & O_NOFOLLOW) || (flags & (O_CREAT | O_EXCL)) == (O_CREAT | O_EXCL))
@@ -180,7 +187,8 @@ static int ramfs_open_locked(struct ramfs *fs, const struct vfs_path *p, int fla
 int ramfs_op_open(const struct vfs_path *p, int flags, mode_t mode, const struct vfs_cred *c,
 		  vfs_ofd *out)
 {
-	RAMFS_LOCKED(ramfs_of(p->mnt), ramfs_open_locked(ramfs_of(p->mnt), p, flags, mode, c, out));
+	RAMFS_LOCKED_GC(ramfs_of(p->mnt),
+			ramfs_open_locked(ramfs_of(p->mnt), p, flags, mode, c, out));
 }
 
 /* ---- references ---- */
@@ -192,8 +200,10 @@ void ramfs_op_ofd_get(struct vfs_mount *m, vfs_ofd f)
 
 	if (ramfs_lock(fs) < 0)
 		return;
-	if (ramfs_ofd_check(fs, f, &n) == 0)
+	if (ramfs_ofd_check(fs, f, &n) == 0) {
 		fs->ofds[f].refs++;
+		ramfs_proc_ref(fs, RAMFS_REF_OFD, f, 1);
+	}
 	ramfs_unlock(fs);
 }
 
@@ -204,7 +214,12 @@ void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 
 	if (ramfs_lock(fs) < 0)
 		return;
-	if (ramfs_ofd_check(fs, f, &n) == 0 && --fs->ofds[f].refs == 0) {
+	if (ramfs_ofd_check(fs, f, &n) < 0) {
+		ramfs_unlock(fs);
+		return;
+	}
+	ramfs_proc_ref(fs, RAMFS_REF_OFD, f, -1);      /* before: never under */
+	if (--fs->ofds[f].refs == 0) {
 		ramfs_tab_put(fs, RAMFS_T_OFD, f);
 		fs->nodes[n].opens--;
 		ramfs_node_maybe_free(fs, n);
@@ -317,7 +332,9 @@ static long ramfs_rw_locked(struct ramfs *fs, vfs_ofd f, const struct iovec *iov
 long ramfs_op_rw(struct vfs_mount *m, vfs_ofd f, const struct iovec *iov, int iovcnt, off_t off,
 		 int write, int rwf)
 {
-	RAMFS_LOCKED(ramfs_of(m), ramfs_rw_locked(ramfs_of(m), f, iov, iovcnt, off, write, rwf));
+	if (!write)
+		RAMFS_LOCKED(ramfs_of(m), ramfs_rw_locked(ramfs_of(m), f, iov, iovcnt, off, 0, rwf));
+	RAMFS_LOCKED_GC(ramfs_of(m), ramfs_rw_locked(ramfs_of(m), f, iov, iovcnt, off, 1, rwf));
 }
 
 /* ---- seek, stat, truncate, allocate ---- */
@@ -496,7 +513,7 @@ static int ramfs_fallocate_locked(struct ramfs *fs, vfs_ofd f, int mode, off_t o
 
 int ramfs_op_fallocate(struct vfs_mount *m, vfs_ofd f, int mode, off_t off, off_t len)
 {
-	RAMFS_LOCKED(ramfs_of(m), ramfs_fallocate_locked(ramfs_of(m), f, mode, off, len));
+	RAMFS_LOCKED_GC(ramfs_of(m), ramfs_fallocate_locked(ramfs_of(m), f, mode, off, len));
 }
 
 /* ---- flags ---- */
@@ -635,7 +652,11 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 
 	if (ramfs_lock(fs) < 0)
 		return;
-	if (n && n < fs->hdr->nnodes && fs->nodes[n].mode)
-		ramfs_data_unpin(fs, n, ramfs_pages_for(file_off + len) - file_off / RAMFS_PAGE);
+	if (n && n < fs->hdr->nnodes && fs->nodes[n].mode) {
+		uint64_t pages = ramfs_pages_for(file_off + len) - file_off / RAMFS_PAGE;
+
+		ramfs_proc_ref(fs, RAMFS_REF_PIN, n, -(int64_t)pages);
+		ramfs_data_unpin(fs, n, pages);
+	}
 	ramfs_unlock(fs);
 }

@@ -13,7 +13,11 @@
  * rebuilds all of them from the primary data, so an operation cut in half
  * by its process's death leaves at most its own change half visible.
  * Counts held by other processes (ofd refs, pins, cwd holds) cannot be
- * recomputed and are kept: they may over-count, never under-count.
+ * recomputed and are kept: they may over-count, never under-count; gc
+ * gives back those of dead processes (ramfs_proc.c).  Before the rebuild
+ * an interrupted rename is finished or undone, after it the bytes past
+ * each file's EOF are cleared (ramfs_crash.c: why that makes every
+ * operation whole).
  *
  * Known limit: pages cut from a pinned file while the extent table is
  * full are freed at once (ramfs_release); a mapping may then see them
@@ -325,6 +329,9 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		return ramfs_bad(&k, "bad magic or version");
 	if (fs->nodes[RAMFS_ROOT].name_de || fs->hdr->alloc_hint >= fs->hdr->data_pages)
 		return ramfs_bad(&k, "root has a name, or the allocation hint is out of range");
+	if (fs->hdr->intent.op != RAMFS_OP_NONE)
+		return ramfs_bad(&k, "an interrupted rename (intent %u) was not recovered",
+				 fs->hdr->intent.op);
 	if (fs->hdr->free_pages > fs->hdr->data_pages)
 		return ramfs_bad(&k, "free pages %u > %u", fs->hdr->free_pages, fs->hdr->data_pages);
 	for (int t = 0; t < RAMFS_NTAB && r == 0; t++)
@@ -335,12 +342,31 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		r = ramfs_ck_names(&k);
 	if (r == 0)
 		r = ramfs_ck_ofds(&k);
+	if (r == 0)
+		r = ramfs_proc_check(fs, buf, buflen);
 	return r;
 }
 
 int ramfs_fsck(struct ramfs *fs, char *buf, size_t buflen)
 {
 	RAMFS_LOCKED(fs, ramfs_fsck_locked(fs, buf, buflen));
+}
+
+static int ramfs_fsck_repair_locked(struct ramfs *fs, char *buf, size_t buflen)
+{
+	char after[256];
+	int r = ramfs_fsck_locked(fs, buf, buflen);
+
+	if (r == 0)
+		return 0;
+	ramfs_repair(fs);
+	fs->hdr->repairs++;
+	return ramfs_fsck_locked(fs, after, sizeof(after));
+}
+
+int ramfs_fsck_repair(struct ramfs *fs, char *buf, size_t buflen)
+{
+	RAMFS_LOCKED(fs, ramfs_fsck_repair_locked(fs, buf, buflen));
 }
 
 /* ---- repair ---- */
@@ -529,10 +555,12 @@ void ramfs_repair(struct ramfs *fs)
 {
 	uint32_t hwm = fs->hdr->tab[RAMFS_T_NODE].hwm;
 
+	ramfs_intent_recover(fs);       /* finish or undo a rename first */
 	ramfs_rp_free_list(fs, RAMFS_T_NODE);
 	ramfs_rp_pages(fs);
 	ramfs_rp_names(fs);
 	ramfs_rp_ofds(fs);
+	ramfs_proc_repair(fs);  /* before frees: the table names live objects */
 	for (uint32_t n = 1; n < hwm; n++) {
 		if (!fs->nodes[n].mode)
 			continue;
@@ -542,5 +570,7 @@ void ramfs_repair(struct ramfs *fs)
 			ramfs_data_unpin(fs, n, 1);
 		}
 		ramfs_node_maybe_free(fs, n);
+		if (fs->nodes[n].mode)
+			ramfs_rp_eof(fs, n);
 	}
 }

@@ -31,6 +31,9 @@
  *              | scratch bitmap for fsck and repair         |
  *   off_counts +--------------------------------------------+
  *              | scratch counters [2 * nnodes], same users  |
+ *   off_procs  +--------------------------------------------+
+ *              | process table [nprocs]: who holds which    |
+ *              | references (ramfs_proc.c), for gc          |
  *   off_data   +--------------------------------------------+ page aligned
  *              | data pages: file extents, symlink targets  |
  *              | (free pages are punched holes: zero, no    |
@@ -42,7 +45,7 @@
  * Table sizes (ramfs_layout in ramfs_seg.c), from the capacity S:
  *   nodes = clamp(S / 16 KiB, 64, 2^24)   dirents = nodes * 3 / 2
  *   buckets = pow2 >= dirents             ofds = clamp(nodes / 4, 64, 65536)
- *   extents = nodes * 2
+ *   extents = nodes * 2                     procs = clamp(nodes / 64, 16, 256)
  * (1 GiB: 65536 nodes, 98304 names, 16384 open descriptions, 131072
  * extents; the tables take 42 MiB of the segment, touched only as used,
  * leaving 251431 data pages.)  A full node or dirent table
@@ -169,6 +172,63 @@ struct ramfs_tab {
 	uint32_t used;
 };
 
+/*
+ * Crash safety (ramfs_crash.c): the intent of the one multi-step
+ * operation that cannot be made safe by store order alone (rename),
+ * written before its first store to primary data and cleared after its
+ * last, so that repair can finish it or undo it.  op == 0: none.
+ */
+enum { RAMFS_OP_NONE, RAMFS_OP_MOVE, RAMFS_OP_REPLACE, RAMFS_OP_EXCHANGE };
+struct ramfs_intent {
+	uint32_t op;
+	uint32_t de_old;        /* the entry the node leaves */
+	uint32_t de_new;        /* the entry that names it afterwards */
+	uint32_t node;          /* the node renamed */
+	uint32_t node_b;        /* EXCHANGE: the other node */
+	uint32_t pad;
+};
+
+/*
+ * The process table (ramfs_proc.c): one slot per attached process, keyed
+ * by pid and start time (/proc/PID/stat field 22, so a reused pid is a
+ * different process), with the references it holds: a small open-address
+ * hash of (kind, object) -> count.  A slot's counts never exceed what the
+ * process really holds (they go up after the reference is taken and down
+ * before it is dropped), so gc can drop a dead process's counts without
+ * ever under-counting.
+ */
+#define RAMFS_PROC_REFS 512             /* power of two */
+enum { RAMFS_REF_OFD = 1, RAMFS_REF_PIN = 2, RAMFS_REF_HOLD = 3 };
+#define RAMFS_REF_KEY(kind, obj) ((uint32_t)(kind) << 28 | (obj))
+struct ramfs_pref {
+	uint32_t key;           /* kind << 28 | object index; 0: empty */
+	uint32_t count;
+};
+struct ramfs_proc {
+	int32_t pid;            /* 0: free slot */
+	uint32_t nrefs;         /* keys in refs */
+	uint64_t start;         /* start time in clock ticks */
+	uint64_t image;         /* changes at exec: a new image has no mappings */
+	uint32_t overflow;      /* references not recorded (table full) */
+	uint32_t pad[9];
+	struct ramfs_pref refs[RAMFS_PROC_REFS];
+};
+
+/* Store order matters where a process may die between two stores (the
+ * next locker repairs what it finds): a fence keeps the publishing store
+ * after the ones it publishes (on x86 a compiler barrier: stores stay in
+ * order).  Each one is also a crash point for the tests: with
+ * ramfs_crash_at = N the process dies at the Nth (tests/unit/
+ * test_ramfs_crash.c enumerates them); otherwise one predictable branch. */
+extern int ramfs_crash_at;
+void ramfs_crash_hit(void);
+#define RAMFS_PUBLISH()                                                 \
+	do {                                                            \
+		__atomic_thread_fence(__ATOMIC_RELEASE);                \
+		if (__builtin_expect(ramfs_crash_at != 0, 0))           \
+			ramfs_crash_hit();                              \
+	} while (0)
+
 struct ramfs_hdr {
 	uint64_t magic;
 	uint32_t version;
@@ -186,6 +246,13 @@ struct ramfs_hdr {
 	uint32_t gen;
 	uint32_t repairs;       /* EOWNERDEAD repairs done so far */
 	pthread_mutex_t mutex;
+	/* crash safety (guarded by mutex, but nprocs and off_procs are
+	 * immutable like the other sizes) */
+	struct ramfs_intent intent;
+	uint32_t nprocs;
+	uint32_t pad_procs;
+	uint64_t off_procs;
+	uint64_t gc_runs, gc_procs; /* gc passes that reclaimed, processes reclaimed */
 };
 
 /* One attached segment, per process. */
@@ -202,7 +269,9 @@ struct ramfs {
 	struct ramfs_ext *exts;
 	uint64_t *bitmap, *unwritten, *scratch;
 	uint32_t *counts;       /* [2 * nnodes] */
+	struct ramfs_proc *procs;
 	char *data;
+	uint32_t proc;          /* this process's slot in procs, 0: none */
 	bool in_use;
 };
 
@@ -265,6 +334,8 @@ int ramfs_sticky_ok(struct ramfs *fs, uint32_t dir, uint32_t n, const struct vfs
 /* ramfs_dir.c */
 uint32_t ramfs_dir_find(struct ramfs *fs, uint32_t dir, const char *name, size_t len);
 int ramfs_dir_add(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node);
+int ramfs_dir_add_de(struct ramfs *fs, uint32_t dir, const char *name, uint32_t node,
+		     uint32_t *out);
 void ramfs_dir_del(struct ramfs *fs, uint32_t de);
 void ramfs_dir_renew(struct ramfs *fs, uint32_t de);
 void ramfs_dir_link(struct ramfs *fs, uint32_t de);
@@ -333,6 +404,36 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 		ramfs_unlock(fs);                               \
 		return r_;                                      \
 	} while (0)
+
+/* ramfs_proc.c: the process table and gc */
+void ramfs_proc_register(struct ramfs *fs);
+bool ramfs_proc_alive(const struct ramfs_proc *p);
+void ramfs_proc_release(struct ramfs *fs);
+void ramfs_proc_repair(struct ramfs *fs);
+int ramfs_proc_check(struct ramfs *fs, char *buf, size_t len);
+void ramfs_proc_ref(struct ramfs *fs, unsigned kind, uint32_t obj, int64_t delta);
+struct ramfs_gc_report;
+int ramfs_gc_locked(struct ramfs *fs, struct ramfs_gc_report *rep);
+/* Run expr under the segment lock; if it failed for want of space or
+ * table entries, reclaim what dead processes held and try once more. */
+#define RAMFS_LOCKED_GC(fs, expr)                                       \
+	do {                                                            \
+		int lr_ = ramfs_lock(fs);                               \
+		if (lr_ < 0)                                            \
+			return lr_;                                     \
+		long r_ = (expr);                                       \
+		if ((r_ == -ENOSPC || r_ == -ENFILE) && ramfs_gc_locked(fs, NULL) > 0) \
+			r_ = (expr);                                    \
+		ramfs_unlock(fs);                                       \
+		return r_;                                              \
+	} while (0)
+
+/* ramfs_crash.c: the rename intent and what repair does with it */
+void ramfs_intent_begin(struct ramfs *fs, uint32_t op, uint32_t de_old, uint32_t de_new,
+			uint32_t node, uint32_t node_b);
+void ramfs_intent_end(struct ramfs *fs);
+void ramfs_intent_recover(struct ramfs *fs);
+void ramfs_rp_eof(struct ramfs *fs, uint32_t n);
 
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);

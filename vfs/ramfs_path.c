@@ -160,7 +160,10 @@ static int ramfs_symlink_locked(struct ramfs *fs, const char *target, const stru
 	n = ramfs_node_new(fs, S_IFLNK | 0777, c, w.dir);
 	if (!n)
 		return -ENOSPC;
+	/* the target before the name: a symlink is never seen without one */
 	r = ramfs_data_reserve(fs, n, 0, 1, &got);
+	if (r == 0)
+		ramfs_data_write(fs, n, target, len, 0);
 	if (r == 0)
 		r = ramfs_dir_add(fs, w.dir, w.name, n);
 	if (r < 0) {
@@ -168,7 +171,6 @@ static int ramfs_symlink_locked(struct ramfs *fs, const char *target, const stru
 		ramfs_node_maybe_free(fs, n);
 		return r;
 	}
-	ramfs_data_write(fs, n, target, len, 0);
 	ramfs_touch(&fs->nodes[w.dir], false, true, true);
 	return 0;
 }
@@ -434,12 +436,12 @@ static int ramfs_op_stat(const struct vfs_path *p, struct stat *st)
 
 static int ramfs_op_mkdir(const struct vfs_path *p, mode_t mode, const struct vfs_cred *c)
 {
-	RAMFS_LOCKED(ramfs_of(p->mnt), ramfs_mkdir_locked(ramfs_of(p->mnt), p, mode, c));
+	RAMFS_LOCKED_GC(ramfs_of(p->mnt), ramfs_mkdir_locked(ramfs_of(p->mnt), p, mode, c));
 }
 
 static int ramfs_op_mknod(const struct vfs_path *p, mode_t mode, dev_t dev, const struct vfs_cred *c)
 {
-	RAMFS_LOCKED(ramfs_of(p->mnt), ramfs_mknod_locked(ramfs_of(p->mnt), p, mode, dev, c));
+	RAMFS_LOCKED_GC(ramfs_of(p->mnt), ramfs_mknod_locked(ramfs_of(p->mnt), p, mode, dev, c));
 }
 
 static int ramfs_op_unlink(const struct vfs_path *p, int flags, const struct vfs_cred *c)
@@ -456,12 +458,12 @@ static int ramfs_op_unlink(const struct vfs_path *p, int flags, const struct vfs
 static int ramfs_op_link(const struct vfs_path *from, const struct vfs_path *to,
 			 const struct vfs_cred *c)
 {
-	RAMFS_LOCKED(ramfs_of(to->mnt), ramfs_link_locked(ramfs_of(to->mnt), from, to, c));
+	RAMFS_LOCKED_GC(ramfs_of(to->mnt), ramfs_link_locked(ramfs_of(to->mnt), from, to, c));
 }
 
 static int ramfs_op_symlink(const char *target, const struct vfs_path *p, const struct vfs_cred *c)
 {
-	RAMFS_LOCKED(ramfs_of(p->mnt), ramfs_symlink_locked(ramfs_of(p->mnt), target, p, c));
+	RAMFS_LOCKED_GC(ramfs_of(p->mnt), ramfs_symlink_locked(ramfs_of(p->mnt), target, p, c));
 }
 
 static long ramfs_op_readlink(const struct vfs_path *p, char *buf, size_t len)
@@ -503,7 +505,11 @@ static void ramfs_op_node_hold(struct vfs_mount *m, vfs_node n, int delta)
 	if (ramfs_lock(fs) < 0)
 		return;
 	if (n && n < fs->hdr->nnodes && fs->nodes[n].mode) {
+		if (delta < 0)
+			ramfs_proc_ref(fs, RAMFS_REF_HOLD, (uint32_t)n, delta);
 		fs->nodes[n].holds += (uint32_t)delta;
+		if (delta > 0)
+			ramfs_proc_ref(fs, RAMFS_REF_HOLD, (uint32_t)n, delta);
 		ramfs_node_maybe_free(fs, n);
 	}
 	ramfs_unlock(fs);

@@ -33,8 +33,10 @@ void ramfs_pin_node(struct vfs_mount *m, vfs_node n, uint64_t pages)
 	struct ramfs *fs = ramfs_of(m);
 	if (ramfs_lock(fs) < 0)
 		return;
-	if (n && n < fs->hdr->nnodes && fs->nodes[n].mode)
+	if (n && n < fs->hdr->nnodes && fs->nodes[n].mode) {
 		fs->nodes[n].pinned += pages;
+		ramfs_proc_ref(fs, RAMFS_REF_PIN, n, (int64_t)pages);
+	}
 	ramfs_unlock(fs);
 }
 

@@ -4,7 +4,8 @@
  * (do_renameat2, vfs_rename) so that the errno matches the kernel's.
  *
  * Runs with the segment lock held, so the whole rename is atomic for
- * every process.  A moved entry gets a new readdir cookie in its new
+ * every process; against its own process's death it records an intent
+ * (ramfs_crash.c) that the next locker finishes or undoes.  A moved entry gets a new readdir cookie in its new
  * place, as on tmpfs; an exchange swaps the nodes under the two names and
  * renews both cookies, the old name's first (so the listing order is
  * tmpfs's).
@@ -127,18 +128,26 @@ static void ramfs_rename_times(struct ramfs *fs, struct ramfs_rn *rn)
 		ramfs_touch(&fs->nodes[rn->n.node], false, false, true);
 }
 
+/*
+ * The two retargets are the intent's EXCHANGE: after the first, repair
+ * does the second (ramfs_crash.c).  Cookies and counts are derived or
+ * harmless either way.
+ */
 static void ramfs_exchange(struct ramfs *fs, struct ramfs_rn *rn)
 {
 	struct ramfs_dirent *a = &fs->dirents[rn->o.de], *b = &fs->dirents[rn->n.de];
-	bool adir = S_ISDIR(fs->nodes[a->node].mode), bdir = S_ISDIR(fs->nodes[b->node].mode);
-	uint32_t t = a->node;
+	uint32_t na = a->node, nb = b->node;
+	bool adir = S_ISDIR(fs->nodes[na].mode), bdir = S_ISDIR(fs->nodes[nb].mode);
 
-	a->node = b->node;
-	b->node = t;
+	ramfs_intent_begin(fs, RAMFS_OP_EXCHANGE, rn->o.de, rn->n.de, na, nb);
+	a->node = nb;
+	RAMFS_PUBLISH();
+	b->node = na;
+	ramfs_intent_end(fs);
 	if (bdir)
-		fs->nodes[a->node].name_de = rn->o.de;
+		fs->nodes[nb].name_de = rn->o.de;
 	if (adir)
-		fs->nodes[b->node].name_de = rn->n.de;
+		fs->nodes[na].name_de = rn->n.de;
 	/* listed newest first afterwards, the new name before the old one */
 	ramfs_dir_renew(fs, rn->o.de);
 	ramfs_dir_renew(fs, rn->n.de);
@@ -150,29 +159,53 @@ static void ramfs_exchange(struct ramfs *fs, struct ramfs_rn *rn)
 	}
 }
 
+/*
+ * Move o to the new name.  The old name goes only after the new one is
+ * published, under the intent MOVE (a new entry) or REPLACE (the
+ * target's entry retargeted to o, in place), so that a death in between
+ * is finished by repair: never two names, never none.  Moving needs a
+ * free dirent while both names exist (ENOSPC when the table is full).
+ */
 static int ramfs_move(struct ramfs *fs, struct ramfs_rn *rn)
 {
-	uint32_t o = rn->o.node, n = rn->n.node;
+	uint32_t o = rn->o.node, n = rn->n.node, de;
 	bool odir = S_ISDIR(fs->nodes[o].mode);
 	int r;
 
 	if (n) {                        /* the replaced node loses its name */
-		ramfs_dir_del(fs, rn->n.de);
+		de = rn->n.de;
+		ramfs_intent_begin(fs, RAMFS_OP_REPLACE, rn->o.de, de, o, n);
+		ramfs_dir_renew(fs, de);        /* new in its place, as tmpfs */
+		RAMFS_PUBLISH();
+		fs->dirents[de].node = o;
+		RAMFS_PUBLISH();
 		if (S_ISDIR(fs->nodes[n].mode)) {
+			fs->nodes[n].name_de = 0;
 			fs->nodes[n].nlink = 0;
 			fs->nodes[rn->n.dir].nlink--;
 		} else {
 			fs->nodes[n].nlink--;
 		}
+		if (odir)
+			fs->nodes[o].name_de = de;
+	} else {
+		ramfs_intent_begin(fs, RAMFS_OP_MOVE, rn->o.de, 0, o, 0);
+		r = ramfs_dir_add_de(fs, rn->n.dir, rn->n.name, o, &fs->hdr->intent.de_new);
+		if (r < 0) {
+			ramfs_intent_end(fs);
+			return r;
+		}
+		de = fs->hdr->intent.de_new;
+		RAMFS_PUBLISH();
 	}
-	/* del before add: the freed dirent is there for the new name */
 	ramfs_dir_del(fs, rn->o.de);
-	r = ramfs_dir_add(fs, rn->n.dir, rn->n.name, o);
-	if (r < 0)
-		return r;               /* cannot happen: one dirent was just freed */
-	if (odir && rn->o.dir != rn->n.dir) {
-		fs->nodes[rn->o.dir].nlink--;
-		fs->nodes[rn->n.dir].nlink++;
+	ramfs_intent_end(fs);
+	if (odir) {
+		fs->nodes[o].name_de = de;
+		if (rn->o.dir != rn->n.dir) {
+			fs->nodes[rn->o.dir].nlink--;
+			fs->nodes[rn->n.dir].nlink++;
+		}
 	}
 	return 0;
 }
@@ -211,5 +244,5 @@ int ramfs_op_rename(const struct vfs_path *from, const struct vfs_path *to, unsi
 		return -EINVAL;
 	if (flags & RENAME_WHITEOUT)
 		return -EINVAL;         /* overlayfs's; not provided */
-	RAMFS_LOCKED(fs, ramfs_rename_locked(fs, from, to, flags, c));
+	RAMFS_LOCKED_GC(fs, ramfs_rename_locked(fs, from, to, flags, c));
 }

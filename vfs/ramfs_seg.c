@@ -59,6 +59,11 @@ SHIM_REAL_DECL(pthread_mutex_unlock);
  * segment stale (tests shorten it).  Written before attaching only. */
 int ramfs_ready_wait_ms = 5000;
 
+void ramfs_ready_wait_ms_set(int ms)
+{
+	ramfs_ready_wait_ms = ms;
+}
+
 static struct lk_class ramfs_seg_class = LK_CLASS_INIT("ramfs_seg", LK_RANK_RAMFS_SEG, false);
 
 /* Attached segments of this process: written by ramfs_attach only
@@ -181,6 +186,10 @@ static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 	off += bm;
 	h->off_counts = off = ramfs_align(off, 64);
 	off += 2 * (uint64_t)h->nnodes * sizeof(uint32_t);
+	/* the process table (ramfs_proc.c) */
+	h->nprocs = (uint32_t)ramfs_clamp(h->nnodes / 64, 16, 256);
+	h->off_procs = off = ramfs_align(off, 64);
+	off += (uint64_t)h->nprocs * sizeof(struct ramfs_proc);
 	h->off_data = off = ramfs_align(off, RAMFS_PAGE);
 	if (off + 4 * RAMFS_PAGE > size || (size - off) / RAMFS_PAGE > UINT32_MAX)
 		return -EINVAL;
@@ -206,6 +215,7 @@ static void ramfs_bind(struct ramfs *fs, char *base, size_t size, int fd)
 	fs->unwritten = (uint64_t *)(base + h->off_unwritten);
 	fs->scratch = (uint64_t *)(base + h->off_scratch);
 	fs->counts = (uint32_t *)(base + h->off_counts);
+	fs->procs = (struct ramfs_proc *)(base + h->off_procs);
 	fs->data = base + h->off_data;
 }
 
@@ -245,7 +255,7 @@ uint32_t ramfs_layout_id(void)
 {
 	uint32_t f = (uint32_t)(sizeof(struct ramfs_hdr) + 7 * sizeof(struct ramfs_node) +
 				13 * sizeof(struct ramfs_dirent) + 31 * sizeof(struct ramfs_ofd) +
-				61 * sizeof(struct ramfs_ext));
+				61 * sizeof(struct ramfs_ext) + 3 * sizeof(struct ramfs_proc));
 	return ((uint32_t)RAMFS_LAYOUT_VERSION << 16) | (f & 0xffff);
 }
 
@@ -334,9 +344,14 @@ static int ramfs_join(struct ramfs *fs, int fd, const struct ramfs_config *cfg, 
 	for (;;) {
 		if (syscall(SYS_fstat, fd, &st) < 0)
 			return -errno;
-		if (st.st_uid != geteuid()) {
-			snprintf(msg, msglen, "vadshim: ramfs segment %s belongs to uid %u",
-				 cfg->name, (unsigned)st.st_uid);
+		/* /dev/shm is world-writable: anyone may create our name
+		 * first.  Only a segment that we own and that nobody else
+		 * can open is ours. */
+		if (st.st_uid != geteuid() || (st.st_mode & 077) || !S_ISREG(st.st_mode)) {
+			snprintf(msg, msglen, "vadshim: refusing ramfs segment /dev/shm/vadshim.%u.%s: "
+				 "owned by uid %u with mode %03o (must be ours, mode 600)",
+				 (unsigned)geteuid(), cfg->name, (unsigned)st.st_uid,
+				 (unsigned)(st.st_mode & 0777));
 			return -EACCES;
 		}
 		if (st.st_size >= RAMFS_PAGE)
@@ -428,6 +443,7 @@ int ramfs_attach(const struct ramfs_config *cfg, struct ramfs **out, char *msg, 
 	}
 	lk_init(&fs->lock, &ramfs_seg_class, "ramfs_seg");
 	fs->in_use = true;
+	ramfs_proc_register(fs);
 	*out = fs;
 	return 0;
 }
@@ -508,6 +524,16 @@ void ramfs_test_unlock(struct ramfs *fs)
 
 void ramfs_test_detach(struct ramfs *fs)
 {
+	ramfs_detach(fs);
+}
+
+void ramfs_detach(struct ramfs *fs)
+{
+	/* a slot that records nothing can go now rather than at the next gc */
+	if (fs->proc && ramfs_lock(fs) == 0) {
+		ramfs_proc_release(fs);
+		ramfs_unlock(fs);
+	}
 	syscall(SYS_munmap, fs->base, fs->size);
 	ramfs_close(fs->fd);
 	fs->in_use = false;
@@ -524,5 +550,16 @@ void ramfs_usage(struct ramfs *fs, struct ramfs_usage *u)
 	u->files = fs->hdr->tab[RAMFS_T_NODE].used;
 	u->max_files = fs->hdr->nnodes - 1;
 	u->ofds = fs->hdr->tab[RAMFS_T_OFD].used;
+	u->repairs = fs->hdr->repairs;
+	u->procs = u->procs_live = u->procs_dead_refs = 0;
+	for (uint32_t i = 1; i < fs->hdr->nprocs; i++) {
+		if (!fs->procs[i].pid || i == fs->proc)
+			continue;
+		u->procs++;
+		if (ramfs_proc_alive(&fs->procs[i]))
+			u->procs_live++;
+		else if (fs->procs[i].nrefs)
+			u->procs_dead_refs++;
+	}
 	ramfs_unlock(fs);
 }

@@ -296,6 +296,8 @@ void vfs_fork_child(void)
 		return;
 	lk_lock(&vfs.fdt_lock);
 	fs_lock();
+	/* a slot of its own in the process table before it takes references */
+	ramfs_forked(vfs.mounts[0].fs);
 	int hi = vfs_fdt_hi();
 	for (int fd = 0; fd < hi; fd++) {
 		uint32_t ofd = atomic_load_explicit(&vfs.fdt[fd].ofd, memory_order_relaxed);

@@ -207,6 +207,18 @@ void ramfs_op_ofd_get(struct vfs_mount *m, vfs_ofd f)
 	ramfs_unlock(fs);
 }
 
+void ramfs_op_ofd_own(struct vfs_mount *m, vfs_ofd f, int delta)
+{
+	struct ramfs *fs = ramfs_of(m);
+	uint32_t n;
+
+	if (ramfs_lock(fs) < 0)
+		return;
+	if (ramfs_ofd_check(fs, f, &n) == 0)
+		ramfs_proc_ref(fs, RAMFS_REF_OFD, f, delta);
+	ramfs_unlock(fs);
+}
+
 void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 {
 	struct ramfs *fs = ramfs_of(m);

@@ -539,6 +539,7 @@ const struct vfs_ops ramfs_ops = {
 	.statfs = ramfs_op_statfs,
 	.ofd_get = ramfs_op_ofd_get,
 	.ofd_put = ramfs_op_ofd_put,
+	.ofd_own = ramfs_op_ofd_own,
 	.rw = ramfs_op_rw,
 	.lseek = ramfs_op_lseek,
 	.fstat = ramfs_op_fstat,

@@ -29,7 +29,9 @@
  *     the pins and holds of the old image, whose mappings and cwd
  *     reference died with it (the new image takes its own).
  *   - a descriptor passed to another process (SCM_RIGHTS) is counted to
- *     the process that took the reference.
+ *     nobody while in flight (ofd_own -1 after the sender's ofd_get) and
+ *     to the receiver once it adopts it (ofd_own +1), so the sender's
+ *     death never gives back the receiver's reference.
  *
  * Liveness: /proc/PID/stat (field 22, the start time); a process counts
  * as alive whenever that cannot be read for another reason than ENOENT,

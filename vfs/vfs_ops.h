@@ -164,6 +164,12 @@ struct vfs_ops {
 	 * it was unlinked and has no other user). */
 	void (*ofd_get)(struct vfs_mount *m, vfs_ofd f);
 	void (*ofd_put)(struct vfs_mount *m, vfs_ofd f);
+	/* Move the bookkeeping of one reference to (+1) or from (-1) this
+	 * process, leaving the count itself alone: a reference in flight over
+	 * a UNIX socket belongs to no process until a receiver adopts it, so
+	 * that the sender's death never gives back a reference the receiver
+	 * holds (gc may over-count, never under-count). */
+	void (*ofd_own)(struct vfs_mount *m, vfs_ofd f, int delta);
 	/* readv/writev/preadv2/pwritev2 in one: off -1 uses and advances the
 	 * description's offset (O_APPEND writes at the end); rwf RWF_* flags. */
 	long (*rw)(struct vfs_mount *m, vfs_ofd f, const struct iovec *iov, int iovcnt,

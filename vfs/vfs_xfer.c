@@ -60,6 +60,8 @@ int vfs_xfer_token(int fd)
 	struct vfs_mount *m = &vfs.mounts[mi];
 	fs_lock();
 	m->ops->ofd_get(m, f);
+	if (m->ops->ofd_own)
+		m->ops->ofd_own(m, f, -1);      /* in flight: nobody's */
 	fs_unlock();
 	lk_unlock(&vfs.fdt_lock);
 	t.mnt = (uint32_t)mi;
@@ -76,6 +78,8 @@ int vfs_xfer_token(int fd)
 	}
 	if (tok < 0) {
 		fs_lock();
+		if (m->ops->ofd_own)
+			m->ops->ofd_own(m, f, 1);
 		m->ops->ofd_put(m, f);
 		fs_unlock();
 		return -e;
@@ -97,6 +101,8 @@ void vfs_xfer_token_unsent(int tok)
 	if (token_read(tok, &t) == 0 && (int)t.mnt < vfs.nmounts) {
 		struct vfs_mount *m = &vfs.mounts[t.mnt];
 		fs_lock();
+		if (m->ops->ofd_own)
+			m->ops->ofd_own(m, t.ofd, 1);
 		m->ops->ofd_put(m, t.ofd);
 		fs_unlock();
 	}
@@ -147,8 +153,11 @@ bool vfs_xfer_adopt(int fd, bool cloexec)
 	if (vfs_attach_locked() == 0 && seg_ident((int)t.mnt, &dev, &ino) == 0 &&
 	    dev == t.dev && ino == t.ino && !fd_ofd(fd) && (claim = token_claim(fd)) != 0 &&
 	    syscall(SYS_dup3, vfs.placeholder_fd, fd, cloexec ? O_CLOEXEC : 0) == fd) {
+		struct vfs_mount *m = &vfs.mounts[t.mnt];
 		if (claim == 2)
-			vfs.mounts[t.mnt].ops->ofd_get(&vfs.mounts[t.mnt], t.ofd);
+			m->ops->ofd_get(m, t.ofd);
+		else if (m->ops->ofd_own)
+			m->ops->ofd_own(m, t.ofd, 1);   /* the sender's, now ours */
 		vfs.fdt[fd].mnt = (uint8_t)t.mnt;
 		atomic_store_explicit(&vfs.fdt[fd].ofd, t.ofd, memory_order_release);
 		vfs_fdt_note(fd);

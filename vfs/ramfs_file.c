@@ -205,6 +205,7 @@ void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 	if (ramfs_lock(fs) < 0)
 		return;
 	if (ramfs_ofd_check(fs, f, &n) == 0 && --fs->ofds[f].refs == 0) {
+		ramfs_lk_ofd_gone(fs, f, n);
 		ramfs_tab_put(fs, RAMFS_T_OFD, f);
 		fs->nodes[n].opens--;
 		ramfs_node_maybe_free(fs, n);

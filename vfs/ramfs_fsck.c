@@ -335,6 +335,8 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		r = ramfs_ck_names(&k);
 	if (r == 0)
 		r = ramfs_ck_ofds(&k);
+	if (r == 0)
+		r = ramfs_lk_fsck(fs, buf, buflen);
 	return r;
 }
 
@@ -529,6 +531,9 @@ void ramfs_repair(struct ramfs *fs)
 {
 	uint32_t hwm = fs->hdr->tab[RAMFS_T_NODE].hwm;
 
+	/* twice: first so that freeing nodes below walks sane lock lists,
+	 * last to drop locks whose description or node was dropped */
+	ramfs_lk_repair(fs);
 	ramfs_rp_free_list(fs, RAMFS_T_NODE);
 	ramfs_rp_pages(fs);
 	ramfs_rp_names(fs);
@@ -543,4 +548,5 @@ void ramfs_repair(struct ramfs *fs)
 		}
 		ramfs_node_maybe_free(fs, n);
 	}
+	ramfs_lk_repair(fs);
 }

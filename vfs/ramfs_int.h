@@ -31,6 +31,10 @@
  *              | scratch bitmap for fsck and repair         |
  *   off_counts +--------------------------------------------+
  *              | scratch counters [2 * nnodes], same users  |
+ *   off_locks  +--------------------------------------------+
+ *              | record locks (ramfs_lock.c): its header,   |
+ *              | per node list head + wait word [nnodes],   |
+ *              | lock entries [nlocks], waiters [nwaits]    |
  *   off_data   +--------------------------------------------+ page aligned
  *              | data pages: file extents, symlink targets  |
  *              | (free pages are punched holes: zero, no    |
@@ -179,6 +183,7 @@ struct ramfs_hdr {
 	uint64_t off_nodes, off_dirents, off_buckets, off_ofds, off_exts;
 	uint64_t off_bitmap, off_unwritten, off_scratch, off_counts, off_data;
 	uint64_t dev;
+	uint64_t off_locks;     /* the record-lock region (ramfs_lock.c) */
 	/* guarded by mutex */
 	uint32_t free_pages;
 	uint32_t alloc_hint;
@@ -203,6 +208,7 @@ struct ramfs {
 	uint64_t *bitmap, *unwritten, *scratch;
 	uint32_t *counts;       /* [2 * nnodes] */
 	char *data;
+	struct ramfs_lkhdr *lk;  /* the record-lock region */
 	bool in_use;
 };
 
@@ -333,6 +339,18 @@ void ramfs_op_unpin(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t
 		ramfs_unlock(fs);                               \
 		return r_;                                      \
 	} while (0)
+
+/* ramfs_lock.c: the record-lock table */
+struct ramfs_lkhdr;
+uint64_t ramfs_lk_size(const struct ramfs_hdr *h);
+void ramfs_lk_init(struct ramfs *fs);
+void ramfs_lk_ofd_gone(struct ramfs *fs, uint32_t f, uint32_t n);
+void ramfs_lk_node_gone(struct ramfs *fs, uint32_t n);
+int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen);
+void ramfs_lk_repair(struct ramfs *fs);
+int ramfs_op_lock(struct vfs_mount *m, vfs_ofd f, struct vfs_lock_req *rq);
+void ramfs_op_lock_cancel(struct vfs_mount *m, struct vfs_lock_req *rq);
+void ramfs_op_lock_close(struct vfs_mount *m, vfs_ofd f);
 
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);

@@ -351,6 +351,7 @@ void ramfs_lk_repair(struct ramfs *fs);
 int ramfs_op_lock(struct vfs_mount *m, vfs_ofd f, struct vfs_lock_req *rq);
 void ramfs_op_lock_cancel(struct vfs_mount *m, struct vfs_lock_req *rq);
 void ramfs_op_lock_close(struct vfs_mount *m, vfs_ofd f);
+void ramfs_lk_test_damage(struct ramfs *fs, int kind);     /* tests only */
 
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);

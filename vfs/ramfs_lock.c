@@ -959,3 +959,38 @@ void ramfs_lk_repair(struct ramfs *fs)
 	for (uint32_t n = 1; n < fs->hdr->nnodes; n++)
 		lk_wake(fs, n);
 }
+
+/* Test-only: damage the table as a crash in the middle of an operation
+ * could (kind 0: a node's list head lost; 1: a second owner's conflicting
+ * lock on the first lock's range; 2: the free list broken).  Call with
+ * the segment lock held, then ramfs_fsck must fail. */
+void ramfs_lk_test_damage(struct ramfs *fs, int kind)
+{
+	struct ramfs_lkhdr *l = fs->lk;
+	struct ramfs_plock *L = lk_locks(fs);
+	uint32_t i = 1;
+
+	while (i < l->hwm && !L[i].node)
+		i++;
+	switch (kind) {
+	case 0:
+		if (i < l->hwm)
+			lk_nodes(fs)[L[i].node].head = 0;
+		break;
+	case 1:
+		if (i < l->hwm) {
+			uint32_t j = lk_alloc(fs);
+			L[j] = L[i];
+			L[j].type = F_WRLCK;
+			L[j].pid = L[i].pid + 1;
+			L[j].kind = VFS_LK_POSIX;
+			L[j].ofd = 0;
+			L[j].next = lk_nodes(fs)[L[i].node].head;
+			lk_nodes(fs)[L[i].node].head = j;
+		}
+		break;
+	default:
+		l->free = l->hwm + 5;
+		break;
+	}
+}

@@ -32,7 +32,7 @@
 #define ANS_FD 101      /* its answer pipe (write end) */
 
 enum { OP_FCNTL, OP_FLOCK, OP_LOCKF, OP_OPEN, OP_CLOSE, OP_DUP2, OP_LSEEK, OP_SIG,
-       OP_REEXEC, OP_CLOEXEC, OP_WRITE, OP_QUIT };
+       OP_REEXEC, OP_CLOEXEC, OP_WRITE, OP_CLOSE_RANGE, OP_QUIT };
 
 struct cmd {
 	int op, slot, arg, arg2;
@@ -103,6 +103,10 @@ static struct ans run(const struct cmd *c)
 		a.ret = dup2(fd, slots[c->arg2] >= 0 ? slots[c->arg2] : 60 + c->arg2);
 		if (a.ret >= 0)
 			slots[c->arg2] = a.ret;
+		break;
+	case OP_CLOSE_RANGE:
+		a.ret = close_range((unsigned)fd, (unsigned)fd, 0);
+		slots[c->slot] = -1;
 		break;
 	case OP_LSEEK:
 		a.ret = (int)lseek(fd, c->len, SEEK_SET);
@@ -487,6 +491,10 @@ static void scenarios(int ex)
 	P("open O_RDONLY -> 5", OPEN(5, O_RDONLY));
 	P("dup2 4 over 5", ((struct cmd){ .op = OP_DUP2, .slot = 4, .arg2 = 5 }));
 	W("GETLK WR 0+0 after dup2-over", GET(0, F_WRLCK, 0, 0));
+	P("WR 0+10 again", SET(0, F_WRLCK, 0, 10));
+	P("open O_RDONLY -> 6", OPEN(6, O_RDONLY));
+	P("close_range(6, 6)", ((struct cmd){ .op = OP_CLOSE_RANGE, .slot = 6 }));
+	W("GETLK WR 0+0 after close_range", GET(0, F_WRLCK, 0, 0));
 	P("WR 0+10 again", SET(0, F_WRLCK, 0, 10));
 	W("open O_RDWR -> 1 (worker)", OPEN(1, O_RDWR));
 	W("close 1 (worker)", CLOSE(1));

@@ -277,7 +277,9 @@ void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags)
  * has a timeout so that a holder that died meanwhile is noticed (the
  * filesystem drops a dead owner's locks when a request meets them).
  */
-#define LOCK_POLL_NS 100000000L        /* 100 ms */
+#define LOCK_POLL_NS 113000000L        /* 113 ms: not a round number, so that
+                                        * timeouts do not line up with a
+                                        * caller's own periodic signals */
 
 /*
  * After a signal handler interrupted the wait: would the kernel restart
@@ -310,41 +312,50 @@ static bool lock_restart_ok(uint64_t sigs)
 }
 
 /*
- * Sleep until *word != val, the poll interval passes, or a signal handler
- * runs.  Returns 0, or -EINTR when the kernel would have failed the call.
- * A signal that arrives while we are between two sleeps (running the
- * request) is seen as pending here: signals are blocked while we look,
- * and whatever is pending is delivered as we unblock them.
+ * The wait loop.  The first request runs with the caller's signal mask
+ * (an uncontended lock makes no system call).  Once it must wait, every
+ * signal stays blocked except during the futex sleep itself, so that a
+ * signal that arrives while a retry runs stays pending and is seen
+ * (rt_sigpending) before the next sleep; unblocking delivers it, and the
+ * call then fails with EINTR unless the handler has SA_RESTART.  What is
+ * left unseen: a signal delivered in the few instructions between the
+ * unblock and the futex call, or as the futex call returns on its
+ * timeout, or while the first request ran (a documented limit).
  */
-static int lock_sleep(uint32_t *word, uint32_t val)
-{
-	uint64_t all = ~0ull, old = 0, pend = 0;
-	struct timespec ts = { 0, LOCK_POLL_NS };
-
-	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(uint64_t));
-	syscall(SYS_rt_sigpending, &pend, sizeof(uint64_t));
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
-	pend &= ~old;
-	if (pend)
-		return lock_restart_ok(pend) ? 0 : -EINTR;
-	long w = syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
-	if (w < 0 && errno == EINTR && !lock_restart_ok(~old))
-		return -EINTR;
-	return 0;
-}
-
 static long fd_lock(int fd, struct vfs_lock_req *rq)
 {
+	long r = FD_OP(fd, m->ops->lock(m, f, rq));
+	if (r != -VFS_EWAIT)
+		return r;
+	uint64_t all = ~0ull, old = 0, pend = 0;
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(uint64_t));
 	for (;;) {
-		long r = FD_OP(fd, m->ops->lock(m, f, rq));
-		if (r != -VFS_EWAIT)
-			return r;
-		if (lock_sleep(rq->futex, rq->futex_val) < 0) {
+		bool intr = false;
+		pend = 0;
+		syscall(SYS_rt_sigpending, &pend, sizeof(uint64_t));
+		pend &= ~old;
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+		if (pend) {
+			/* the handlers ran as the mask was restored */
+			intr = !lock_restart_ok(pend);
+		} else {
+			struct timespec ts = { 0, LOCK_POLL_NS };
+			long w = syscall(SYS_futex, rq->futex, FUTEX_WAIT, rq->futex_val, &ts,
+					 NULL, 0);
+			intr = w < 0 && errno == EINTR && !lock_restart_ok(~old);
+		}
+		if (intr) {
 			fs_lock();
 			struct vfs_mount *m = fd_mount(fd);
 			m->ops->lock_cancel(m, rq);
 			fs_unlock();
 			return -EINTR;
+		}
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, NULL, sizeof(uint64_t));
+		r = FD_OP(fd, m->ops->lock(m, f, rq));
+		if (r != -VFS_EWAIT) {
+			syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+			return r;
 		}
 	}
 }

@@ -873,7 +873,7 @@ int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen)
 		if (why)
 			return LK_BAD("lock %u: %s", i, why);
 	}
-	for (uint32_t n = 1; n < fs->hdr->nnodes; n++) {
+	for (uint32_t n = 1; n < fs->hdr->tab[RAMFS_T_NODE].hwm; n++) {
 		uint32_t steps = 0;
 
 		for (uint32_t i = lk_nodes(fs)[n].head; i; i = L[i].next) {
@@ -887,6 +887,7 @@ int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen)
 		}
 		seen += steps;
 	}
+
 	for (uint32_t i = l->free; i; i = L[i].next) {
 		if (i >= l->hwm || L[i].node || ++nfree > l->hwm)
 			return LK_BAD("locks: free list broken at %u", i);

@@ -354,6 +354,13 @@ static long fd_lock(int fd, struct vfs_lock_req *rq)
 		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, NULL, sizeof(uint64_t));
 		r = FD_OP(fd, m->ops->lock(m, f, rq));
 		if (r != -VFS_EWAIT) {
+			if (rq->slot) {
+				/* fd was closed meanwhile: the request never ran */
+				fs_lock();
+				struct vfs_mount *m = fd_mount(fd);
+				m->ops->lock_cancel(m, rq);
+				fs_unlock();
+			}
 			syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
 			return r;
 		}

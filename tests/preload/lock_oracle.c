@@ -658,6 +658,36 @@ static void scenarios(int ex)
 	start_worker(ex);
 	W("WR 1+1 busy", SET(0, F_WRLCK, 1, 1));
 	W("GETLK WR 0+0", GET(0, F_WRLCK, 0, 0));
+	P("UN 0+0", SET(0, F_UNLCK, 0, 0));
+	/* a third process holds a lock; the worker waits for it; it is
+	 * killed: the waiter gets the lock */
+	int hp[2];
+	if (pipe(hp))
+		exit(2);
+	fflush(stdout);
+	pid_t holder = fork();
+	if (holder == 0) {
+		struct flock h = { .l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0,
+				   .l_len = 0 };
+		char ok = fcntl(slots[0], F_SETLK, &h) == 0 ? 'y' : 'n';
+		if (write(hp[1], &ok, 1) != 1)
+			_exit(1);
+		for (;;)
+			pause();
+	}
+	char ok = 0;
+	if (read(hp[0], &ok, 1) != 1)
+		ok = '?';
+	close(hp[0]);
+	close(hp[1]);
+	printf("(a third process took WR 0+0: %c)\n", ok);
+	WA("SETLKW WR 5+1 (waits for the third)", SETW(0, F_WRLCK, 5, 1));
+	pause_ms(200);
+	kill(holder, SIGKILL);
+	waitpid(holder, NULL, 0);
+	printf("(the third process killed with SIGKILL)\n");
+	WR();
+	P("GETLK WR 0+0", GET(0, F_WRLCK, 0, 0));
 	end();
 }
 

@@ -7,7 +7,7 @@
  * Guard: everything in the lock region (struct ramfs_lkhdr and the arrays
  * after it) is guarded by the segment lock ("ramfs_seg": fs->lock, then
  * hdr->mutex), like the rest of the segment; every function here runs
- * with it held.  The per-process owner identity (lk_me) is written with
+ * with it held.  The per-process owner identity (plk_me) is written with
  * the segment lock held and reset in a fork child.
  *
  * The region (hdr->off_locks):
@@ -59,8 +59,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#define LK_MAXPOS INT64_MAX     /* OFFSET_MAX: "to the end of file" */
-#define LK_DEADLK_STEPS 10      /* the kernel's MAX_DEADLK_ITERATIONS */
+#define PLK_MAXPOS INT64_MAX     /* OFFSET_MAX: "to the end of file" */
+#define PLK_DEADLK_STEPS 10      /* the kernel's MAX_DEADLK_ITERATIONS */
 
 struct ramfs_lkhdr {
 	uint32_t nlocks;        /* entries, index 0 unused */
@@ -87,7 +87,7 @@ struct ramfs_plock {
 	int32_t pid;            /* POSIX: the owning process */
 	uint32_t pad2;
 	uint64_t birth;         /* POSIX: its start time */
-	int64_t start, end;     /* bytes [start, end]; end LK_MAXPOS: to EOF */
+	int64_t start, end;     /* bytes [start, end]; end PLK_MAXPOS: to EOF */
 };
 
 struct ramfs_lkwait {
@@ -102,7 +102,7 @@ struct ramfs_lkwait {
 };
 
 /* An owner: a process (kind POSIX) or a description. */
-struct lk_owner {
+struct plk_owner {
 	int kind;
 	uint32_t ofd;
 	int32_t pid;
@@ -114,17 +114,17 @@ static struct {
 	int32_t pid;
 	uint64_t birth;
 	int atfork;
-} lk_me;
+} plk_me;
 
-static void lk_me_fork_child(void)
+static void plk_me_fork_child(void)
 {
-	lk_me.pid = 0;
+	plk_me.pid = 0;
 }
 
 /* ---- process identity ---- */
 
 /* State and start time of pid from /proc/PID/stat: 0, or -ENOENT. */
-static int lk_proc_stat(int32_t pid, char *state, uint64_t *birth)
+static int plk_proc_stat(int32_t pid, char *state, uint64_t *birth)
 {
 	char path[64], buf[1024];
 	long fd, n;
@@ -154,122 +154,122 @@ static int lk_proc_stat(int32_t pid, char *state, uint64_t *birth)
 	return 0;
 }
 
-static void lk_me_init(void)
+static void plk_me_init(void)
 {
 	char st;
 
-	if (lk_me.pid)
+	if (plk_me.pid)
 		return;
-	if (!lk_me.atfork) {
-		lk_me.atfork = 1;
-		pthread_atfork(NULL, NULL, lk_me_fork_child);
+	if (!plk_me.atfork) {
+		plk_me.atfork = 1;
+		pthread_atfork(NULL, NULL, plk_me_fork_child);
 	}
-	lk_me.pid = (int32_t)syscall(SYS_getpid);
-	if (lk_proc_stat(lk_me.pid, &st, &lk_me.birth) < 0)
-		lk_me.birth = 0;
+	plk_me.pid = (int32_t)syscall(SYS_getpid);
+	if (plk_proc_stat(plk_me.pid, &st, &plk_me.birth) < 0)
+		plk_me.birth = 0;
 }
 
 /* Is the process (pid, birth) still running (a zombie does not count)? */
-static bool lk_proc_alive(int32_t pid, uint64_t birth)
+static bool plk_proc_alive(int32_t pid, uint64_t birth)
 {
 	char st;
 	uint64_t b;
 
 	if (pid <= 0)
 		return false;
-	if (pid == lk_me.pid && birth == lk_me.birth)
+	if (pid == plk_me.pid && birth == plk_me.birth)
 		return true;
-	if (lk_proc_stat(pid, &st, &b) < 0)
+	if (plk_proc_stat(pid, &st, &b) < 0)
 		return false;
 	return b == birth && st != 'Z' && st != 'X' && st != 'x';
 }
 
 /* ---- the region ---- */
 
-static uint32_t lk_nlocks(const struct ramfs_hdr *h)
+static uint32_t plk_nlocks(const struct ramfs_hdr *h)
 {
 	uint64_t n = (uint64_t)h->nofds * 4;
 
 	return (uint32_t)(n < 256 ? 256 : n > (1u << 20) ? (1u << 20) : n);
 }
 
-static uint32_t lk_nwaits(const struct ramfs_hdr *h)
+static uint32_t plk_nwaits(const struct ramfs_hdr *h)
 {
 	return h->nofds < 64 ? 64 : h->nofds > 1024 ? 1024 : h->nofds;
 }
 
-static uint64_t lk_align(uint64_t v)
+static uint64_t plk_align(uint64_t v)
 {
 	return (v + 63) / 64 * 64;
 }
 
 uint64_t ramfs_lk_size(const struct ramfs_hdr *h)
 {
-	uint64_t off = lk_align(sizeof(struct ramfs_lkhdr));
+	uint64_t off = plk_align(sizeof(struct ramfs_lkhdr));
 
-	off += lk_align((uint64_t)h->nnodes * sizeof(struct ramfs_lknode));
-	off += lk_align((uint64_t)lk_nlocks(h) * sizeof(struct ramfs_plock));
-	off += lk_align((uint64_t)lk_nwaits(h) * sizeof(struct ramfs_lkwait));
+	off += plk_align((uint64_t)h->nnodes * sizeof(struct ramfs_lknode));
+	off += plk_align((uint64_t)plk_nlocks(h) * sizeof(struct ramfs_plock));
+	off += plk_align((uint64_t)plk_nwaits(h) * sizeof(struct ramfs_lkwait));
 	return off;
 }
 
 void ramfs_lk_init(struct ramfs *fs)
 {
 	struct ramfs_lkhdr *l = fs->lk;
-	uint64_t off = lk_align(sizeof(*l));
+	uint64_t off = plk_align(sizeof(*l));
 
-	l->nlocks = lk_nlocks(fs->hdr);
-	l->nwaits = lk_nwaits(fs->hdr);
+	l->nlocks = plk_nlocks(fs->hdr);
+	l->nwaits = plk_nwaits(fs->hdr);
 	l->hwm = 1;
 	l->off_nodes = off;
-	off += lk_align((uint64_t)fs->hdr->nnodes * sizeof(struct ramfs_lknode));
+	off += plk_align((uint64_t)fs->hdr->nnodes * sizeof(struct ramfs_lknode));
 	l->off_locks = off;
-	off += lk_align((uint64_t)l->nlocks * sizeof(struct ramfs_plock));
+	off += plk_align((uint64_t)l->nlocks * sizeof(struct ramfs_plock));
 	l->off_waits = off;
 }
 
-static struct ramfs_lknode *lk_nodes(struct ramfs *fs)
+static struct ramfs_lknode *plk_nodes(struct ramfs *fs)
 {
 	return (struct ramfs_lknode *)((char *)fs->lk + fs->lk->off_nodes);
 }
 
-static struct ramfs_plock *lk_locks(struct ramfs *fs)
+static struct ramfs_plock *plk_locks(struct ramfs *fs)
 {
 	return (struct ramfs_plock *)((char *)fs->lk + fs->lk->off_locks);
 }
 
-static struct ramfs_lkwait *lk_waits(struct ramfs *fs)
+static struct ramfs_lkwait *plk_waits(struct ramfs *fs)
 {
 	return (struct ramfs_lkwait *)((char *)fs->lk + fs->lk->off_waits);
 }
 
-static uint32_t lk_alloc(struct ramfs *fs)
+static uint32_t plk_alloc(struct ramfs *fs)
 {
 	struct ramfs_lkhdr *l = fs->lk;
 	uint32_t i = l->free;
 
 	if (i) {
-		l->free = lk_locks(fs)[i].next;
+		l->free = plk_locks(fs)[i].next;
 	} else if (l->hwm < l->nlocks) {
 		i = l->hwm++;
 	} else {
 		return 0;
 	}
 	l->used++;
-	memset(&lk_locks(fs)[i], 0, sizeof(struct ramfs_plock));
+	memset(&plk_locks(fs)[i], 0, sizeof(struct ramfs_plock));
 	return i;
 }
 
-static uint32_t lk_spare(struct ramfs *fs)
+static uint32_t plk_spare(struct ramfs *fs)
 {
 	struct ramfs_lkhdr *l = fs->lk;
 
 	return l->nlocks - 1 - l->used;
 }
 
-static void lk_free(struct ramfs *fs, uint32_t i)
+static void plk_free(struct ramfs *fs, uint32_t i)
 {
-	struct ramfs_plock *p = &lk_locks(fs)[i];
+	struct ramfs_plock *p = &plk_locks(fs)[i];
 
 	p->node = 0;
 	p->next = fs->lk->free;
@@ -278,9 +278,9 @@ static void lk_free(struct ramfs *fs, uint32_t i)
 }
 
 /* Wake everyone sleeping on node n (only if someone is). */
-static void lk_wake(struct ramfs *fs, uint32_t n)
+static void plk_wake(struct ramfs *fs, uint32_t n)
 {
-	struct ramfs_lknode *ln = &lk_nodes(fs)[n];
+	struct ramfs_lknode *ln = &plk_nodes(fs)[n];
 
 	if (!ln->nwait)
 		return;
@@ -290,7 +290,7 @@ static void lk_wake(struct ramfs *fs, uint32_t n)
 
 /* ---- owners ---- */
 
-static bool lk_owns(const struct ramfs_plock *p, const struct lk_owner *o)
+static bool plk_owns(const struct ramfs_plock *p, const struct plk_owner *o)
 {
 	if (o->kind == VFS_LK_POSIX)
 		return p->kind == VFS_LK_POSIX && p->pid == o->pid && p->birth == o->birth;
@@ -299,36 +299,36 @@ static bool lk_owns(const struct ramfs_plock *p, const struct lk_owner *o)
 }
 
 /* Does lock p still have an owner?  (Checked on contention only.) */
-static bool lk_owner_valid(struct ramfs *fs, const struct ramfs_plock *p)
+static bool plk_owner_valid(struct ramfs *fs, const struct ramfs_plock *p)
 {
 	if (p->kind == VFS_LK_POSIX)
-		return lk_proc_alive(p->pid, p->birth);
+		return plk_proc_alive(p->pid, p->birth);
 	return p->ofd > 0 && p->ofd < fs->hdr->nofds && fs->ofds[p->ofd].refs != 0 &&
 	       fs->ofds[p->ofd].node == p->node;
 }
 
 /* Unlink and free the lock at *link. */
-static void lk_unlink(struct ramfs *fs, uint32_t *link)
+static void plk_unlink(struct ramfs *fs, uint32_t *link)
 {
 	uint32_t i = *link;
 
-	*link = lk_locks(fs)[i].next;
-	lk_free(fs, i);
+	*link = plk_locks(fs)[i].next;
+	plk_free(fs, i);
 }
 
 /* Drop every lock of node n that the owner no longer holds (dead). */
-static bool lk_reap(struct ramfs *fs, uint32_t n, const struct ramfs_plock *dead)
+static bool plk_reap(struct ramfs *fs, uint32_t n, const struct ramfs_plock *dead)
 {
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	struct ramfs_plock d = *dead;
-	uint32_t *link = &lk_nodes(fs)[n].head;
+	uint32_t *link = &plk_nodes(fs)[n].head;
 	bool any = false;
 
 	while (*link) {
 		struct ramfs_plock *p = &L[*link];
 
 		if (p->kind == d.kind && p->pid == d.pid && p->birth == d.birth && p->ofd == d.ofd) {
-			lk_unlink(fs, link);
+			plk_unlink(fs, link);
 			any = true;
 		} else {
 			link = &p->next;
@@ -339,7 +339,7 @@ static bool lk_reap(struct ramfs *fs, uint32_t n, const struct ramfs_plock *dead
 
 /* ---- process-associated and OFD locks ---- */
 
-static bool lk_conflicts(const struct ramfs_plock *p, int type, int64_t start, int64_t end)
+static bool plk_conflicts(const struct ramfs_plock *p, int type, int64_t start, int64_t end)
 {
 	if (p->start > end || p->end < start)
 		return false;
@@ -351,23 +351,23 @@ static bool lk_conflicts(const struct ramfs_plock *p, int type, int64_t start, i
  * in the given family (fcntl locks or flock locks), dropping locks of
  * dead owners on the way; 0 if none.
  */
-static uint32_t lk_find_conflict(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int type,
+static uint32_t plk_find_conflict(struct ramfs *fs, uint32_t n, const struct plk_owner *o, int type,
 				 int64_t start, int64_t end)
 {
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	bool flock_family = o->kind == VFS_LK_FLOCK;
 
 again:
-	for (uint32_t i = lk_nodes(fs)[n].head; i; i = L[i].next) {
+	for (uint32_t i = plk_nodes(fs)[n].head; i; i = L[i].next) {
 		struct ramfs_plock *p = &L[i];
 
-		if ((p->kind == VFS_LK_FLOCK) != flock_family || lk_owns(p, o))
+		if ((p->kind == VFS_LK_FLOCK) != flock_family || plk_owns(p, o))
 			continue;
-		if (!lk_conflicts(p, type, start, end))
+		if (!plk_conflicts(p, type, start, end))
 			continue;
-		if (!lk_owner_valid(fs, p)) {
-			lk_reap(fs, n, p);
-			lk_wake(fs, n);
+		if (!plk_owner_valid(fs, p)) {
+			plk_reap(fs, n, p);
+			plk_wake(fs, n);
 			goto again;
 		}
 		return i;
@@ -376,16 +376,16 @@ again:
 }
 
 /* Insert lock i for owner o keeping the kernel's order (see top). */
-static void lk_insert(struct ramfs *fs, uint32_t n, uint32_t i, const struct lk_owner *o)
+static void plk_insert(struct ramfs *fs, uint32_t n, uint32_t i, const struct plk_owner *o)
 {
-	struct ramfs_plock *L = lk_locks(fs);
-	uint32_t *link = &lk_nodes(fs)[n].head;
+	struct ramfs_plock *L = plk_locks(fs);
+	uint32_t *link = &plk_nodes(fs)[n].head;
 	uint32_t *after_mine = NULL;
 
 	while (*link) {
 		struct ramfs_plock *p = &L[*link];
 
-		if (lk_owns(p, o)) {
+		if (plk_owns(p, o)) {
 			if (p->start > L[i].start)
 				break;
 			after_mine = &p->next;
@@ -399,10 +399,10 @@ static void lk_insert(struct ramfs *fs, uint32_t n, uint32_t i, const struct lk_
 }
 
 /* Adjacent or overlapping (a before or after b, no gap). */
-static bool lk_touch(int64_t as, int64_t ae, int64_t bs, int64_t be)
+static bool plk_touch(int64_t as, int64_t ae, int64_t bs, int64_t be)
 {
-	bool a_reaches = ae == LK_MAXPOS || ae + 1 >= bs;
-	bool b_reaches = be == LK_MAXPOS || be + 1 >= as;
+	bool a_reaches = ae == PLK_MAXPOS || ae + 1 >= bs;
+	bool b_reaches = be == PLK_MAXPOS || be + 1 >= as;
 
 	return a_reaches && b_reaches;
 }
@@ -414,27 +414,27 @@ static bool lk_touch(int64_t as, int64_t ae, int64_t bs, int64_t be)
  * F_UNLCK only cuts.  The caller checked conflicts.  -ENOLCK if the table
  * cannot hold the result (nothing changed then).
  */
-static int lk_apply(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int type,
+static int plk_apply(struct ramfs *fs, uint32_t n, const struct plk_owner *o, int type,
 		    int64_t start, int64_t end)
 {
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	uint32_t *link;
 	bool changed = false;
 
 	/* worst case: one split and the new lock */
-	if (lk_spare(fs) < (uint32_t)(type != F_UNLCK) + (start > 0 || end < LK_MAXPOS))
+	if (plk_spare(fs) < (uint32_t)(type != F_UNLCK) + (start > 0 || end < PLK_MAXPOS))
 		return -ENOLCK;
-	link = &lk_nodes(fs)[n].head;
+	link = &plk_nodes(fs)[n].head;
 	while (*link) {
 		uint32_t i = *link;
 		struct ramfs_plock *p = &L[i];
 
-		if (!lk_owns(p, o)) {
+		if (!plk_owns(p, o)) {
 			link = &p->next;
 			continue;
 		}
 		if (type == p->type) {
-			if (!lk_touch(p->start, p->end, start, end)) {
+			if (!plk_touch(p->start, p->end, start, end)) {
 				link = &p->next;
 				continue;
 			}
@@ -444,7 +444,7 @@ static int lk_apply(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int 
 				start = p->start;
 			if (p->end > end)
 				end = p->end;
-			lk_unlink(fs, link);
+			plk_unlink(fs, link);
 			changed = true;
 			continue;
 		}
@@ -455,13 +455,13 @@ static int lk_apply(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int 
 		changed = true;
 		if (p->start < start && p->end > end) {
 			/* split: p keeps the head, a new lock the tail */
-			uint32_t t = lk_alloc(fs);
+			uint32_t t = plk_alloc(fs);
 			L[t] = *p;
 			L[t].start = end + 1;
 			L[t].next = 0;
 			p->end = start - 1;
 			link = &p->next;
-			lk_insert(fs, n, t, o);
+			plk_insert(fs, n, t, o);
 			continue;
 		}
 		if (p->start < start) {
@@ -471,13 +471,13 @@ static int lk_apply(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int 
 			/* keeps its tail: the start moves, the order may too */
 			p->start = end + 1;
 			*link = p->next;
-			lk_insert(fs, n, i, o);
+			plk_insert(fs, n, i, o);
 		} else {
-			lk_unlink(fs, link);
+			plk_unlink(fs, link);
 		}
 	}
 	if (type != F_UNLCK) {
-		uint32_t i = lk_alloc(fs);
+		uint32_t i = plk_alloc(fs);
 		struct ramfs_plock *p = &L[i];
 
 		p->type = (uint8_t)type;
@@ -488,38 +488,38 @@ static int lk_apply(struct ramfs *fs, uint32_t n, const struct lk_owner *o, int 
 		p->start = start;
 		p->end = end;
 		p->node = n;
-		lk_insert(fs, n, i, o);
+		plk_insert(fs, n, i, o);
 	}
 	if (changed)
-		lk_wake(fs, n);
+		plk_wake(fs, n);
 	return 0;
 }
 
 /* ---- waiting ---- */
 
-static void lk_unwait(struct ramfs *fs, uint32_t slot)
+static void plk_unwait(struct ramfs *fs, uint32_t slot)
 {
 	struct ramfs_lkwait *w;
 
 	if (!slot || slot >= fs->lk->nwaits)
 		return;
-	w = &lk_waits(fs)[slot];
-	if (w->pid && w->node < fs->hdr->nnodes && lk_nodes(fs)[w->node].nwait)
-		lk_nodes(fs)[w->node].nwait--;
+	w = &plk_waits(fs)[slot];
+	if (w->pid && w->node < fs->hdr->nnodes && plk_nodes(fs)[w->node].nwait)
+		plk_nodes(fs)[w->node].nwait--;
 	memset(w, 0, sizeof(*w));
 }
 
 /* A free waiter slot, reclaiming those of dead processes if needed. */
-static uint32_t lk_wait_slot(struct ramfs *fs)
+static uint32_t plk_wait_slot(struct ramfs *fs)
 {
-	struct ramfs_lkwait *W = lk_waits(fs);
+	struct ramfs_lkwait *W = plk_waits(fs);
 
 	for (uint32_t s = 1; s < fs->lk->nwaits; s++)
 		if (!W[s].pid)
 			return s;
 	for (uint32_t s = 1; s < fs->lk->nwaits; s++)
-		if (!lk_proc_alive(W[s].pid, W[s].birth)) {
-			lk_unwait(fs, s);
+		if (!plk_proc_alive(W[s].pid, W[s].birth)) {
+			plk_unwait(fs, s);
 			return s;
 		}
 	return 0;
@@ -531,15 +531,15 @@ static uint32_t lk_wait_slot(struct ramfs *fs)
  * caller means EDEADLK.  Only process-associated requests and holders
  * take part, as in the kernel.
  */
-static bool lk_deadlock(struct ramfs *fs, const struct lk_owner *me, const struct ramfs_plock *b)
+static bool plk_deadlock(struct ramfs *fs, const struct plk_owner *me, const struct ramfs_plock *b)
 {
-	struct ramfs_lkwait *W = lk_waits(fs);
+	struct ramfs_lkwait *W = plk_waits(fs);
 	int32_t pid = b->pid;
 	uint64_t birth = b->birth;
 
 	if (me->kind != VFS_LK_POSIX || b->kind != VFS_LK_POSIX)
 		return false;
-	for (int step = 0; step <= LK_DEADLK_STEPS; step++) {
+	for (int step = 0; step <= PLK_DEADLK_STEPS; step++) {
 		uint32_t s;
 
 		for (s = 1; s < fs->lk->nwaits; s++)
@@ -547,8 +547,8 @@ static bool lk_deadlock(struct ramfs *fs, const struct lk_owner *me, const struc
 				break;
 		if (s == fs->lk->nwaits || W[s].bkind != VFS_LK_POSIX)
 			return false;
-		if (!lk_proc_alive(W[s].pid, W[s].birth)) {
-			lk_unwait(fs, s);
+		if (!plk_proc_alive(W[s].pid, W[s].birth)) {
+			plk_unwait(fs, s);
 			return false;
 		}
 		pid = W[s].bpid;
@@ -559,29 +559,29 @@ static bool lk_deadlock(struct ramfs *fs, const struct lk_owner *me, const struc
 	return false;
 }
 
-static int lk_block(struct ramfs *fs, uint32_t n, const struct lk_owner *o,
+static int plk_block(struct ramfs *fs, uint32_t n, const struct plk_owner *o,
 		    const struct ramfs_plock *b, struct vfs_lock_req *rq)
 {
 	struct ramfs_lkwait *w;
 	uint32_t s;
 
-	if (lk_deadlock(fs, o, b))
+	if (plk_deadlock(fs, o, b))
 		return -EDEADLK;
-	s = lk_wait_slot(fs);
+	s = plk_wait_slot(fs);
 	if (!s)
 		return -ENOLCK;
-	w = &lk_waits(fs)[s];
-	w->pid = lk_me.pid;
-	w->birth = lk_me.birth;
+	w = &plk_waits(fs)[s];
+	w->pid = plk_me.pid;
+	w->birth = plk_me.birth;
 	w->node = n;
 	w->kind = (uint32_t)o->kind;
 	w->bkind = b->kind;
 	w->bpid = b->pid;
 	w->bbirth = b->birth;
 	w->bofd = b->ofd;
-	lk_nodes(fs)[n].nwait++;
+	plk_nodes(fs)[n].nwait++;
 	rq->slot = s;
-	rq->futex = &lk_nodes(fs)[n].seq;
+	rq->futex = &plk_nodes(fs)[n].seq;
 	rq->futex_val = __atomic_load_n(rq->futex, __ATOMIC_ACQUIRE);
 	return -VFS_EWAIT;
 }
@@ -589,7 +589,7 @@ static int lk_block(struct ramfs *fs, uint32_t n, const struct lk_owner *o,
 /* ---- the requests ---- */
 
 /* flock64_to_posix_lock: the byte range of fl for description f. */
-static int lk_range(struct ramfs *fs, struct ramfs_ofd *of, const struct flock *fl,
+static int plk_range(struct ramfs *fs, struct ramfs_ofd *of, const struct flock *fl,
 		    int64_t *start, int64_t *end)
 {
 	int64_t base;
@@ -607,13 +607,13 @@ static int lk_range(struct ramfs *fs, struct ramfs_ofd *of, const struct flock *
 	default:
 		return -EINVAL;
 	}
-	if (fl->l_start > LK_MAXPOS - base)
+	if (fl->l_start > PLK_MAXPOS - base)
 		return -EOVERFLOW;
 	base += fl->l_start;
 	if (base < 0)
 		return -EINVAL;
 	if (fl->l_len > 0) {
-		if (fl->l_len - 1 > LK_MAXPOS - base)
+		if (fl->l_len - 1 > PLK_MAXPOS - base)
 			return -EOVERFLOW;
 		*start = base;
 		*end = base + fl->l_len - 1;
@@ -624,25 +624,25 @@ static int lk_range(struct ramfs *fs, struct ramfs_ofd *of, const struct flock *
 		*end = base - 1;
 	} else {
 		*start = base;
-		*end = LK_MAXPOS;
+		*end = PLK_MAXPOS;
 	}
 	return 0;
 }
 
-static void lk_report(const struct ramfs_plock *p, struct flock *fl)
+static void plk_report(const struct ramfs_plock *p, struct flock *fl)
 {
 	fl->l_type = p->type;
 	fl->l_whence = SEEK_SET;
 	fl->l_start = p->start;
-	fl->l_len = p->end == LK_MAXPOS ? 0 : p->end - p->start + 1;
+	fl->l_len = p->end == PLK_MAXPOS ? 0 : p->end - p->start + 1;
 	fl->l_pid = p->kind == VFS_LK_POSIX ? p->pid : -1;
 }
 
-static int lk_fcntl(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
+static int plk_fcntl(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
 {
 	struct ramfs_ofd *of = &fs->ofds[f];
 	struct flock *fl = rq->fl;
-	struct lk_owner o = { .kind = rq->kind };
+	struct plk_owner o = { .kind = rq->kind };
 	int64_t start, end;
 	int type = fl->l_type, r, acc;
 	uint32_t n = of->node, c;
@@ -650,11 +650,11 @@ static int lk_fcntl(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
 	if (rq->get) {
 		if (type != F_RDLCK && type != F_WRLCK)
 			return -EINVAL;
-		r = lk_range(fs, of, fl, &start, &end);
+		r = plk_range(fs, of, fl, &start, &end);
 		if (r < 0)
 			return r;
 	} else {
-		r = lk_range(fs, of, fl, &start, &end);
+		r = plk_range(fs, of, fl, &start, &end);
 		if (r < 0)
 			return r;
 		if (type != F_RDLCK && type != F_WRLCK && type != F_UNLCK)
@@ -668,76 +668,76 @@ static int lk_fcntl(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
 			return -EINVAL;
 		o.ofd = f;
 	} else {
-		o.pid = lk_me.pid;
-		o.birth = lk_me.birth;
+		o.pid = plk_me.pid;
+		o.birth = plk_me.birth;
 	}
 	if (rq->get) {
-		c = lk_find_conflict(fs, n, &o, type, start, end);
+		c = plk_find_conflict(fs, n, &o, type, start, end);
 		if (c)
-			lk_report(&lk_locks(fs)[c], fl);
+			plk_report(&plk_locks(fs)[c], fl);
 		else
 			fl->l_type = F_UNLCK;
 		return 0;
 	}
 	if (type != F_UNLCK) {
-		c = lk_find_conflict(fs, n, &o, type, start, end);
+		c = plk_find_conflict(fs, n, &o, type, start, end);
 		if (c) {
 			if (!rq->wait)
 				return -EAGAIN;
-			return lk_block(fs, n, &o, &lk_locks(fs)[c], rq);
+			return plk_block(fs, n, &o, &plk_locks(fs)[c], rq);
 		}
 	}
-	return lk_apply(fs, n, &o, type, start, end);
+	return plk_apply(fs, n, &o, type, start, end);
 }
 
 /* flock_lock_inode: conversion drops the old lock first, as Linux does. */
-static int lk_flock(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
+static int plk_flock(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
 {
-	struct ramfs_plock *L = lk_locks(fs);
-	struct lk_owner o = { .kind = VFS_LK_FLOCK, .ofd = f };
+	struct ramfs_plock *L = plk_locks(fs);
+	struct plk_owner o = { .kind = VFS_LK_FLOCK, .ofd = f };
 	uint32_t n = fs->ofds[f].node, *link, c;
 	int type = rq->fl->l_type;
 
-	for (link = &lk_nodes(fs)[n].head; *link; link = &L[*link].next) {
-		if (!lk_owns(&L[*link], &o))
+	for (link = &plk_nodes(fs)[n].head; *link; link = &L[*link].next) {
+		if (!plk_owns(&L[*link], &o))
 			continue;
 		if (L[*link].type == type)
 			return 0;
-		lk_unlink(fs, link);
-		lk_wake(fs, n);
+		plk_unlink(fs, link);
+		plk_wake(fs, n);
 		break;
 	}
 	if (type == F_UNLCK)
 		return 0;
-	c = lk_find_conflict(fs, n, &o, type, 0, LK_MAXPOS);
+	c = plk_find_conflict(fs, n, &o, type, 0, PLK_MAXPOS);
 	if (c) {
 		if (!rq->wait)
 			return -EWOULDBLOCK;
-		return lk_block(fs, n, &o, &L[c], rq);
+		return plk_block(fs, n, &o, &L[c], rq);
 	}
-	return lk_apply(fs, n, &o, type, 0, LK_MAXPOS);
+	return plk_apply(fs, n, &o, type, 0, PLK_MAXPOS);
 }
 
-static int lk_request(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
+static int plk_request(struct ramfs *fs, vfs_ofd f, struct vfs_lock_req *rq)
 {
 	uint32_t n;
 	int r = ramfs_ofd_check(fs, f, &n);
 
-	lk_unwait(fs, rq->slot);
+	plk_unwait(fs, rq->slot);
 	rq->slot = 0;
 	if (r < 0)
 		return r;
 	if (fs->ofds[f].flags & O_PATH)    /* flock(LOCK_UN) passes, as in Linux */
 		return rq->kind == VFS_LK_FLOCK && rq->fl->l_type == F_UNLCK ? 0 : -EBADF;
-	lk_me_init();
+	plk_me_init();
 	if (rq->kind == VFS_LK_FLOCK)
-		return lk_flock(fs, f, rq);
-	return lk_fcntl(fs, f, rq);
+		return plk_flock(fs, f, rq);
+	return plk_fcntl(fs, f, rq);
 }
 
 int ramfs_op_lock(struct vfs_mount *m, vfs_ofd f, struct vfs_lock_req *rq)
 {
-	RAMFS_LOCKED(ramfs_of(m), lk_request(ramfs_of(m), f, rq));
+	RAMFS_LOCKED(ramfs_of(m), plk_request(ramfs_of(m), f, rq));
 }
 
 void ramfs_op_lock_cancel(struct vfs_mount *m, struct vfs_lock_req *rq)
@@ -746,7 +746,7 @@ void ramfs_op_lock_cancel(struct vfs_mount *m, struct vfs_lock_req *rq)
 
 	if (!rq->slot || ramfs_lock(fs) < 0)
 		return;
-	lk_unwait(fs, rq->slot);
+	plk_unwait(fs, rq->slot);
 	rq->slot = 0;
 	ramfs_unlock(fs);
 }
@@ -758,13 +758,13 @@ void ramfs_op_lock_close(struct vfs_mount *m, vfs_ofd f)
 
 	if (ramfs_lock(fs) < 0)
 		return;
-	if (ramfs_ofd_check(fs, f, &n) == 0 && lk_nodes(fs)[n].head) {
-		struct lk_owner o = { .kind = VFS_LK_POSIX };
+	if (ramfs_ofd_check(fs, f, &n) == 0 && plk_nodes(fs)[n].head) {
+		struct plk_owner o = { .kind = VFS_LK_POSIX };
 
-		lk_me_init();
-		o.pid = lk_me.pid;
-		o.birth = lk_me.birth;
-		lk_apply(fs, n, &o, F_UNLCK, 0, LK_MAXPOS);
+		plk_me_init();
+		o.pid = plk_me.pid;
+		o.birth = plk_me.birth;
+		plk_apply(fs, n, &o, F_UNLCK, 0, PLK_MAXPOS);
 	}
 	ramfs_unlock(fs);
 }
@@ -772,25 +772,25 @@ void ramfs_op_lock_close(struct vfs_mount *m, vfs_ofd f)
 /* Description f (of node n) was freed: its OFD and flock locks go. */
 void ramfs_lk_ofd_gone(struct ramfs *fs, uint32_t f, uint32_t n)
 {
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	uint32_t *link, steps = 0;
 	bool any = false;
 
 	if (!n || n >= fs->hdr->nnodes)
 		return;
-	link = &lk_nodes(fs)[n].head;
+	link = &plk_nodes(fs)[n].head;
 	while (*link && steps++ < fs->lk->nlocks) {
 		struct ramfs_plock *p = &L[*link];
 
 		if (p->kind != VFS_LK_POSIX && p->ofd == f) {
-			lk_unlink(fs, link);
+			plk_unlink(fs, link);
 			any = true;
 		} else {
 			link = &p->next;
 		}
 	}
 	if (any)
-		lk_wake(fs, n);
+		plk_wake(fs, n);
 }
 
 /* Node n is being freed: no lock may outlive it. */
@@ -801,26 +801,26 @@ void ramfs_lk_node_gone(struct ramfs *fs, uint32_t n)
 
 	if (!n || n >= fs->hdr->nnodes)
 		return;
-	ln = &lk_nodes(fs)[n];
+	ln = &plk_nodes(fs)[n];
 	while (ln->head && ln->head < fs->lk->nlocks && steps++ < fs->lk->nlocks)
-		lk_unlink(fs, &ln->head);
+		plk_unlink(fs, &ln->head);
 	ln->head = 0;
-	lk_wake(fs, n);
+	plk_wake(fs, n);
 }
 
 /* ---- fsck and repair ---- */
 
-static bool lk_node_live(struct ramfs *fs, uint32_t n)
+static bool plk_node_live(struct ramfs *fs, uint32_t n)
 {
 	return n > 0 && n < fs->hdr->tab[RAMFS_T_NODE].hwm && fs->nodes[n].mode != 0;
 }
 
 /* Can lock i stand as it is (fields in range, owner description valid)? */
-static const char *lk_entry_bad(struct ramfs *fs, uint32_t i)
+static const char *plk_entry_bad(struct ramfs *fs, uint32_t i)
 {
-	struct ramfs_plock *p = &lk_locks(fs)[i];
+	struct ramfs_plock *p = &plk_locks(fs)[i];
 
-	if (!lk_node_live(fs, p->node))
+	if (!plk_node_live(fs, p->node))
 		return "node not in use";
 	if (p->type != F_RDLCK && p->type != F_WRLCK)
 		return "bad type";
@@ -834,24 +834,24 @@ static const char *lk_entry_bad(struct ramfs *fs, uint32_t i)
 	    (p->ofd == 0 || p->ofd >= fs->hdr->nofds || fs->ofds[p->ofd].refs == 0 ||
 	     fs->ofds[p->ofd].node != p->node))
 		return "owner description not open on this file";
-	if (p->kind == VFS_LK_FLOCK && (p->start != 0 || p->end != LK_MAXPOS))
+	if (p->kind == VFS_LK_FLOCK && (p->start != 0 || p->end != PLK_MAXPOS))
 		return "flock lock not whole-file";
 	return NULL;
 }
 
-static bool lk_same_owner(const struct ramfs_plock *a, const struct ramfs_plock *b)
+static bool plk_same_owner(const struct ramfs_plock *a, const struct ramfs_plock *b)
 {
 	return a->kind == b->kind && a->pid == b->pid && a->birth == b->birth && a->ofd == b->ofd;
 }
 
 /* Two locks of one node that cannot both stand. */
-static const char *lk_pair_bad(const struct ramfs_plock *a, const struct ramfs_plock *b)
+static const char *plk_pair_bad(const struct ramfs_plock *a, const struct ramfs_plock *b)
 {
 	if ((a->kind == VFS_LK_FLOCK) != (b->kind == VFS_LK_FLOCK))
 		return NULL;
-	if (lk_same_owner(a, b))
+	if (plk_same_owner(a, b))
 		return a->end < b->start || b->end < a->start ? NULL : "one owner's locks overlap";
-	if (lk_conflicts(a, b->type, b->start, b->end))
+	if (plk_conflicts(a, b->type, b->start, b->end))
 		return "conflicting locks of two owners";
 	return NULL;
 }
@@ -859,30 +859,30 @@ static const char *lk_pair_bad(const struct ramfs_plock *a, const struct ramfs_p
 int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen)
 {
 	struct ramfs_lkhdr *l = fs->lk;
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	uint32_t seen = 0, nfree = 0;
 	const char *why;
 
-#define LK_BAD(...) (snprintf(buf, buflen, __VA_ARGS__), -EUCLEAN)
-	if (l->hwm < 1 || l->hwm > l->nlocks || l->nlocks != lk_nlocks(fs->hdr))
-		return LK_BAD("locks: bad table header");
+#define PLK_BAD(...) (snprintf(buf, buflen, __VA_ARGS__), -EUCLEAN)
+	if (l->hwm < 1 || l->hwm > l->nlocks || l->nlocks != plk_nlocks(fs->hdr))
+		return PLK_BAD("locks: bad table header");
 	for (uint32_t i = 1; i < l->hwm; i++) {
 		if (!L[i].node)
 			continue;
-		why = lk_entry_bad(fs, i);
+		why = plk_entry_bad(fs, i);
 		if (why)
-			return LK_BAD("lock %u: %s", i, why);
+			return PLK_BAD("lock %u: %s", i, why);
 	}
 	for (uint32_t n = 1; n < fs->hdr->tab[RAMFS_T_NODE].hwm; n++) {
 		uint32_t steps = 0;
 
-		for (uint32_t i = lk_nodes(fs)[n].head; i; i = L[i].next) {
+		for (uint32_t i = plk_nodes(fs)[n].head; i; i = L[i].next) {
 			if (i >= l->hwm || L[i].node != n || ++steps > l->used)
-				return LK_BAD("locks: list of node %u broken at %u", n, i);
+				return PLK_BAD("locks: list of node %u broken at %u", n, i);
 			for (uint32_t j = L[i].next; j && j < l->hwm; j = L[j].next) {
-				why = lk_pair_bad(&L[i], &L[j]);
+				why = plk_pair_bad(&L[i], &L[j]);
 				if (why)
-					return LK_BAD("locks %u and %u of node %u: %s", i, j, n, why);
+					return PLK_BAD("locks %u and %u of node %u: %s", i, j, n, why);
 			}
 		}
 		seen += steps;
@@ -890,18 +890,18 @@ int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen)
 
 	for (uint32_t i = l->free; i; i = L[i].next) {
 		if (i >= l->hwm || L[i].node || ++nfree > l->hwm)
-			return LK_BAD("locks: free list broken at %u", i);
+			return PLK_BAD("locks: free list broken at %u", i);
 	}
 	if (seen != l->used || seen + nfree != l->hwm - 1)
-		return LK_BAD("locks: %u listed, %u free, %u counted used, hwm %u", seen, nfree,
+		return PLK_BAD("locks: %u listed, %u free, %u counted used, hwm %u", seen, nfree,
 			      l->used, l->hwm);
 	for (uint32_t s = 1; s < l->nwaits; s++) {
-		struct ramfs_lkwait *w = &lk_waits(fs)[s];
+		struct ramfs_lkwait *w = &plk_waits(fs)[s];
 
 		if (w->pid && (w->pid < 0 || w->node == 0 || w->node >= fs->hdr->nnodes))
-			return LK_BAD("lock waiter %u: bad node %u", s, w->node);
+			return PLK_BAD("lock waiter %u: bad node %u", s, w->node);
 	}
-#undef LK_BAD
+#undef PLK_BAD
 	return 0;
 }
 
@@ -914,11 +914,11 @@ int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen)
 void ramfs_lk_repair(struct ramfs *fs)
 {
 	struct ramfs_lkhdr *l = fs->lk;
-	struct ramfs_plock *L = lk_locks(fs);
-	struct ramfs_lknode *N = lk_nodes(fs);
-	struct ramfs_lkwait *W = lk_waits(fs);
+	struct ramfs_plock *L = plk_locks(fs);
+	struct ramfs_lknode *N = plk_nodes(fs);
+	struct ramfs_lkwait *W = plk_waits(fs);
 
-	lk_me_init();
+	plk_me_init();
 	if (l->hwm < 1 || l->hwm > l->nlocks)
 		l->hwm = l->nlocks;
 	for (uint32_t n = 0; n < fs->hdr->nnodes; n++) {
@@ -929,17 +929,17 @@ void ramfs_lk_repair(struct ramfs *fs)
 	l->used = 0;
 	for (uint32_t i = l->hwm - 1; i >= 1; i--) {
 		struct ramfs_plock *p = &L[i];
-		bool keep = p->node && !lk_entry_bad(fs, i) &&
-			    (p->kind != VFS_LK_POSIX || lk_proc_alive(p->pid, p->birth));
+		bool keep = p->node && !plk_entry_bad(fs, i) &&
+			    (p->kind != VFS_LK_POSIX || plk_proc_alive(p->pid, p->birth));
 
 		for (uint32_t j = keep ? N[p->node].head : 0; j; j = L[j].next)
-			if (lk_pair_bad(p, &L[j]))
+			if (plk_pair_bad(p, &L[j]))
 				keep = false;
 		if (keep) {
-			struct lk_owner o = { .kind = p->kind, .ofd = p->ofd, .pid = p->pid,
+			struct plk_owner o = { .kind = p->kind, .ofd = p->ofd, .pid = p->pid,
 					      .birth = p->birth };
 			l->used++;
-			lk_insert(fs, p->node, i, &o);
+			plk_insert(fs, p->node, i, &o);
 		} else {
 			p->node = 0;
 			p->next = l->free;
@@ -958,7 +958,7 @@ void ramfs_lk_repair(struct ramfs *fs)
 	}
 	/* wake every sleeper: what it waited for may be gone */
 	for (uint32_t n = 1; n < fs->hdr->nnodes; n++)
-		lk_wake(fs, n);
+		plk_wake(fs, n);
 }
 
 /* Test-only: damage the table as a crash in the middle of an operation
@@ -968,7 +968,7 @@ void ramfs_lk_repair(struct ramfs *fs)
 void ramfs_lk_test_damage(struct ramfs *fs, int kind)
 {
 	struct ramfs_lkhdr *l = fs->lk;
-	struct ramfs_plock *L = lk_locks(fs);
+	struct ramfs_plock *L = plk_locks(fs);
 	uint32_t i = 1;
 
 	while (i < l->hwm && !L[i].node)
@@ -976,18 +976,18 @@ void ramfs_lk_test_damage(struct ramfs *fs, int kind)
 	switch (kind) {
 	case 0:
 		if (i < l->hwm)
-			lk_nodes(fs)[L[i].node].head = 0;
+			plk_nodes(fs)[L[i].node].head = 0;
 		break;
 	case 1:
 		if (i < l->hwm) {
-			uint32_t j = lk_alloc(fs);
+			uint32_t j = plk_alloc(fs);
 			L[j] = L[i];
 			L[j].type = F_WRLCK;
 			L[j].pid = L[i].pid + 1;
 			L[j].kind = VFS_LK_POSIX;
 			L[j].ofd = 0;
-			L[j].next = lk_nodes(fs)[L[i].node].head;
-			lk_nodes(fs)[L[i].node].head = j;
+			L[j].next = plk_nodes(fs)[L[i].node].head;
+			plk_nodes(fs)[L[i].node].head = j;
 		}
 		break;
 	default:

@@ -567,6 +567,15 @@ static int plk_block(struct ramfs *fs, uint32_t n, const struct plk_owner *o,
 
 	if (plk_deadlock(fs, o, b))
 		return -EDEADLK;
+	/* sleepers of this node that were killed would make every unlock
+	 * of it pay a futex wake: forget them */
+	for (s = 1; s < fs->lk->nwaits; s++) {
+		struct ramfs_lkwait *x = &plk_waits(fs)[s];
+
+		if (x->pid && x->node == n && x->pid != plk_me.pid &&
+		    !plk_proc_alive(x->pid, x->birth))
+			plk_unwait(fs, s);
+	}
 	s = plk_wait_slot(fs);
 	if (!s)
 		return -ENOLCK;

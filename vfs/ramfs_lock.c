@@ -179,8 +179,11 @@ static bool plk_proc_alive(int32_t pid, uint64_t birth)
 		return false;
 	if (pid == plk_me.pid && birth == plk_me.birth)
 		return true;
-	if (plk_proc_stat(pid, &st, &b) < 0)
-		return false;
+	if (plk_proc_stat(pid, &st, &b) < 0) {
+		/* no /proc (or not ours to read): kill(pid, 0) says whether
+		 * the pid runs, without the start time */
+		return syscall(SYS_kill, pid, 0) == 0 || errno == EPERM;
+	}
 	return b == birth && st != 'Z' && st != 'X' && st != 'x';
 }
 

@@ -723,6 +723,8 @@ SHIM_EXPORT int isatty(int fd)
 SHIM_REAL_DECL(lockf);
 SHIM_REAL_DECL(flock);
 
+/* lockf as glibc builds it on fcntl (which it calls internally, out of
+ * our reach): F_TEST reports EACCES when another process holds a lock. */
 SHIM_EXPORT int lockf(int fd, int cmd, off_t len)
 {
 	if (!fd_ours(fd))
@@ -731,7 +733,12 @@ SHIM_EXPORT int lockf(int fd, int cmd, off_t len)
 	switch (cmd) {
 	case F_TEST:
 		fl.l_type = F_RDLCK;
-		return (int)shim_ret(vfs_sys_fcntl(fd, F_GETLK, (long)&fl));
+		if (shim_ret(vfs_sys_fcntl(fd, F_GETLK, (long)&fl)) < 0)
+			return -1;
+		if (fl.l_type == F_UNLCK || fl.l_pid == getpid())
+			return 0;
+		errno = EACCES;
+		return -1;
 	case F_ULOCK:
 		fl.l_type = F_UNLCK;
 		return (int)shim_ret(vfs_sys_fcntl(fd, F_SETLK, (long)&fl));
@@ -751,8 +758,7 @@ SHIM_EXPORT int lockf64(int fd, int cmd, off_t len)
 	return lockf(fd, cmd, len);
 }
 
-/* flock on ramfs: granted within the process (see vfs_fd.c, record
- * locks); bad operations are refused as the kernel does. */
+/* flock on ramfs: the lock table of the segment (vfs/ramfs_lock.c). */
 SHIM_EXPORT int flock(int fd, int op)
 {
 	if (!fd_ours(fd))
@@ -762,13 +768,7 @@ SHIM_EXPORT int flock(int fd, int op)
 		struct stat st;
 		return (int)shim_ret(vfs_sys_fstat(fd, &st));
 	}
-	int kind = op & ~LOCK_NB;
-	if (kind != LOCK_SH && kind != LOCK_EX && kind != LOCK_UN) {
-		errno = EINVAL;
-		return -1;
-	}
-	struct stat st;
-	return (int)shim_ret(vfs_sys_fstat(fd, &st));
+	return (int)shim_ret(vfs_sys_flock(fd, op));
 }
 
 /* ---- kernel-side copies, emulated when a side is ours ---- */

@@ -24,7 +24,7 @@
 
 #include "vfs/vfs_ops.h"
 
-#define RAMFS_LAYOUT_VERSION 3
+#define RAMFS_LAYOUT_VERSION 4
 
 struct ramfs;
 

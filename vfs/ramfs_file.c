@@ -232,6 +232,7 @@ void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 	}
 	ramfs_proc_ref(fs, RAMFS_REF_OFD, f, -1);      /* before: never under */
 	if (--fs->ofds[f].refs == 0) {
+		ramfs_lk_ofd_gone(fs, f, n);
 		ramfs_tab_put(fs, RAMFS_T_OFD, f);
 		fs->nodes[n].opens--;
 		ramfs_node_maybe_free(fs, n);

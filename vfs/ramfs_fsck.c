@@ -344,6 +344,8 @@ int ramfs_fsck_locked(struct ramfs *fs, char *buf, size_t buflen)
 		r = ramfs_ck_ofds(&k);
 	if (r == 0)
 		r = ramfs_proc_check(fs, buf, buflen);
+	if (r == 0)
+		r = ramfs_lk_fsck(fs, buf, buflen);
 	return r;
 }
 
@@ -556,6 +558,9 @@ void ramfs_repair(struct ramfs *fs)
 	uint32_t hwm = fs->hdr->tab[RAMFS_T_NODE].hwm;
 
 	ramfs_intent_recover(fs);       /* finish or undo a rename first */
+	/* twice: first so that freeing nodes below walks sane lock lists,
+	 * last to drop locks whose description or node was dropped */
+	ramfs_lk_repair(fs);
 	ramfs_rp_free_list(fs, RAMFS_T_NODE);
 	ramfs_rp_pages(fs);
 	ramfs_rp_names(fs);
@@ -573,4 +578,5 @@ void ramfs_repair(struct ramfs *fs)
 		if (fs->nodes[n].mode)
 			ramfs_rp_eof(fs, n);
 	}
+	ramfs_lk_repair(fs);
 }

@@ -34,6 +34,10 @@
  *   off_procs  +--------------------------------------------+
  *              | process table [nprocs]: who holds which    |
  *              | references (ramfs_proc.c), for gc          |
+ *   off_locks  +--------------------------------------------+
+ *              | record locks (ramfs_lock.c): its header,   |
+ *              | per node list head + wait word [nnodes],   |
+ *              | lock entries [nlocks], waiters [nwaits]    |
  *   off_data   +--------------------------------------------+ page aligned
  *              | data pages: file extents, symlink targets  |
  *              | (free pages are punched holes: zero, no    |
@@ -239,6 +243,7 @@ struct ramfs_hdr {
 	uint64_t off_nodes, off_dirents, off_buckets, off_ofds, off_exts;
 	uint64_t off_bitmap, off_unwritten, off_scratch, off_counts, off_data;
 	uint64_t dev;
+	uint64_t off_locks;     /* the record-lock region (ramfs_lock.c) */
 	/* guarded by mutex */
 	uint32_t free_pages;
 	uint32_t alloc_hint;
@@ -272,6 +277,7 @@ struct ramfs {
 	struct ramfs_proc *procs;
 	char *data;
 	uint32_t proc;          /* this process's slot in procs, 0: none */
+	struct ramfs_lkhdr *lk;  /* the record-lock region */
 	bool in_use;
 };
 
@@ -435,6 +441,18 @@ void ramfs_intent_begin(struct ramfs *fs, uint32_t op, uint32_t de_old, uint32_t
 void ramfs_intent_end(struct ramfs *fs);
 void ramfs_intent_recover(struct ramfs *fs);
 void ramfs_rp_eof(struct ramfs *fs, uint32_t n);
+/* ramfs_lock.c: the record-lock table */
+struct ramfs_lkhdr;
+uint64_t ramfs_lk_size(const struct ramfs_hdr *h);
+void ramfs_lk_init(struct ramfs *fs);
+void ramfs_lk_ofd_gone(struct ramfs *fs, uint32_t f, uint32_t n);
+void ramfs_lk_node_gone(struct ramfs *fs, uint32_t n);
+int ramfs_lk_fsck(struct ramfs *fs, char *buf, size_t buflen);
+void ramfs_lk_repair(struct ramfs *fs);
+int ramfs_op_lock(struct vfs_mount *m, vfs_ofd f, struct vfs_lock_req *rq);
+void ramfs_op_lock_cancel(struct vfs_mount *m, struct vfs_lock_req *rq);
+void ramfs_op_lock_close(struct vfs_mount *m, vfs_ofd f);
+void ramfs_lk_test_damage(struct ramfs *fs, int kind);     /* tests only */
 
 /* ramfs_fsck.c */
 void ramfs_repair(struct ramfs *fs);

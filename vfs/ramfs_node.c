@@ -162,6 +162,7 @@ void ramfs_node_maybe_free(struct ramfs *fs, uint32_t i)
 	if (i == RAMFS_ROOT || n->nlink || n->opens || n->pinned || n->holds)
 		return;
 	ramfs_data_free_all(fs, i);
+	ramfs_lk_node_gone(fs, i);
 	RAMFS_PUBLISH();
 	n->mode = 0;                    /* free: repair finishes a free cut short */
 	ramfs_tab_put(fs, RAMFS_T_NODE, i);

@@ -553,4 +553,7 @@ const struct vfs_ops ramfs_ops = {
 	.ofd_remaining = ramfs_op_ofd_remaining,
 	.map = ramfs_op_map,
 	.unpin = ramfs_op_unpin,
+	.lock = ramfs_op_lock,
+	.lock_cancel = ramfs_op_lock_cancel,
+	.lock_close = ramfs_op_lock_close,
 };

@@ -193,6 +193,7 @@ static void ramfs_drop(struct ramfs *fs, struct ramfs_proc *p, uint32_t i,
 		rep->ofds += cnt;
 		o->refs -= cnt;
 		if (o->refs == 0) {
+			ramfs_lk_ofd_gone(fs, obj, n);  /* its OFD and flock locks */
 			ramfs_tab_put(fs, RAMFS_T_OFD, obj);
 			if (fs->nodes[n].opens)
 				fs->nodes[n].opens--;

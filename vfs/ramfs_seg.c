@@ -190,6 +190,8 @@ static int ramfs_layout(struct ramfs_hdr *h, uint64_t size)
 	h->nprocs = (uint32_t)ramfs_clamp(h->nnodes / 64, 16, 256);
 	h->off_procs = off = ramfs_align(off, 64);
 	off += (uint64_t)h->nprocs * sizeof(struct ramfs_proc);
+	h->off_locks = off = ramfs_align(off, 64);
+	off += ramfs_lk_size(h);
 	h->off_data = off = ramfs_align(off, RAMFS_PAGE);
 	if (off + 4 * RAMFS_PAGE > size || (size - off) / RAMFS_PAGE > UINT32_MAX)
 		return -EINVAL;
@@ -217,6 +219,7 @@ static void ramfs_bind(struct ramfs *fs, char *base, size_t size, int fd)
 	fs->counts = (uint32_t *)(base + h->off_counts);
 	fs->procs = (struct ramfs_proc *)(base + h->off_procs);
 	fs->data = base + h->off_data;
+	fs->lk = (struct ramfs_lkhdr *)(base + h->off_locks);
 }
 
 /* ---- creation ---- */
@@ -301,6 +304,7 @@ static int ramfs_create(struct ramfs *fs, int fd, const struct ramfs_config *cfg
 	fs->hdr->free_pages = h0.data_pages;
 	fs->hdr->dev = makedev(0, 0x4000 | ((uint32_t)syscall(SYS_getpid) & 0x3fff));
 	ramfs_init_root(fs);
+	ramfs_lk_init(fs);
 	__atomic_store_n(&fs->hdr->ready, 1, __ATOMIC_RELEASE);
 	return 0;
 }

@@ -167,7 +167,10 @@ static void adopt_exec_fds(void)
 			atomic_store(&vfs.fdt[fd].ofd, ofd);
 			vfs_fdt_note(fd);
 		} else {
+			/* closed by the exec: the kernel released this
+			 * process's record locks on the file then */
 			fs_lock();
+			m->ops->lock_close(m, ofd);
 			m->ops->ofd_put(m, ofd);
 			fs_unlock();
 		}

@@ -10,6 +10,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <sys/file.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -98,6 +101,7 @@ long vfs_sys_close(int fd)
 	struct vfs_mount *m = fd_mount(fd);
 	syscall(SYS_close, fd);
 	fs_lock();
+	m->ops->lock_close(m, f);
 	m->ops->ofd_put(m, f);
 	fs_unlock();
 	lk_unlock(&vfs.fdt_lock);
@@ -236,8 +240,10 @@ long vfs_sys_dup3(int oldfd, int newfd, int flags, int is_dup2)
 		if (newfd + 1 > atomic_load(&fdt_hi))
 			atomic_store(&fdt_hi, newfd + 1);
 	}
-	if (replaced)
+	if (replaced) {
+		rm->ops->lock_close(rm, replaced);
 		rm->ops->ofd_put(rm, replaced);
+	}
 	fs_unlock();
 	lk_unlock(&vfs.fdt_lock);
 	stdio_changed(newfd);
@@ -264,33 +270,135 @@ void vfs_sys_close_range_ours(unsigned first, unsigned last, int flags)
 /* ---- fcntl, ioctl ---- */
 
 /*
- * Record locks.  Until the shared lock table lands (issue 6), locks on
- * ramfs files are checked for validity and granted: that is exact for a
- * single process (POSIX locks never conflict within one process) and
- * does not exclude other processes.  F_GETLK reports no conflict.
+ * Record locks: the filesystem keeps them (ramfs_lock.c: one table in the
+ * segment, shared by every process).  A request that must wait comes back
+ * as -VFS_EWAIT with a futex word of the segment; we sleep on it with no
+ * shim lock held (lockfs is dropped by FD_OP), then ask again.  The sleep
+ * has a timeout so that a holder that died meanwhile is noticed (the
+ * filesystem drops a dead owner's locks when a request meets them).
  */
+#define LOCK_POLL_NS 113000000L        /* 113 ms: not a round number, so that
+                                        * timeouts do not line up with a
+                                        * caller's own periodic signals */
+
+/*
+ * After a signal handler interrupted the wait: would the kernel restart
+ * F_SETLKW/flock (SA_RESTART) or fail with EINTR?  sigs: the signals
+ * that were delivered, when known; else every signal not blocked, and we
+ * restart only if all that have a handler were installed SA_RESTART.
+ */
+struct lock_ksigaction {
+	void *handler;
+	unsigned long flags;
+	void *restorer;
+	uint64_t mask;
+};
+
+static bool lock_restart_ok(uint64_t sigs)
+{
+	for (int sig = 1; sig <= 64; sig++) {
+		struct lock_ksigaction ka;
+
+		if (!(sigs & (1ull << (sig - 1))) || sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		if (syscall(SYS_rt_sigaction, sig, NULL, &ka, sizeof(uint64_t)) < 0)
+			continue;
+		if (ka.handler == (void *)SIG_DFL || ka.handler == (void *)SIG_IGN)
+			continue;
+		if (!(ka.flags & SA_RESTART))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * The wait loop.  The first request runs with the caller's signal mask
+ * (an uncontended lock makes no system call).  Once it must wait, every
+ * signal stays blocked except during the futex sleep itself, so that a
+ * signal that arrives while a retry runs stays pending and is seen
+ * (rt_sigpending) before the next sleep; unblocking delivers it, and the
+ * call then fails with EINTR unless the handler has SA_RESTART.  What is
+ * left unseen: a signal delivered in the few instructions between the
+ * unblock and the futex call, or as the futex call returns on its
+ * timeout, or while the first request ran (a documented limit).
+ */
+static long fd_lock(int fd, struct vfs_lock_req *rq)
+{
+	long r = FD_OP(fd, m->ops->lock(m, f, rq));
+	if (r != -VFS_EWAIT)
+		return r;
+	uint64_t all = ~0ull, old = 0, pend = 0;
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &old, sizeof(uint64_t));
+	for (;;) {
+		bool intr = false;
+		pend = 0;
+		syscall(SYS_rt_sigpending, &pend, sizeof(uint64_t));
+		pend &= ~old;
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+		if (pend) {
+			/* the handlers ran as the mask was restored */
+			intr = !lock_restart_ok(pend);
+		} else {
+			struct timespec ts = { 0, LOCK_POLL_NS };
+			long w = syscall(SYS_futex, rq->futex, FUTEX_WAIT, rq->futex_val, &ts,
+					 NULL, 0);
+			intr = w < 0 && errno == EINTR && !lock_restart_ok(~old);
+		}
+		if (intr) {
+			fs_lock();
+			struct vfs_mount *m = fd_mount(fd);
+			m->ops->lock_cancel(m, rq);
+			fs_unlock();
+			return -EINTR;
+		}
+		syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, NULL, sizeof(uint64_t));
+		r = FD_OP(fd, m->ops->lock(m, f, rq));
+		if (r != -VFS_EWAIT) {
+			if (rq->slot) {
+				/* fd was closed meanwhile: the request never ran */
+				fs_lock();
+				struct vfs_mount *m = fd_mount(fd);
+				m->ops->lock_cancel(m, rq);
+				fs_unlock();
+			}
+			syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, sizeof(uint64_t));
+			return r;
+		}
+	}
+}
+
 static long fd_record_lock(int fd, int cmd, struct flock *fl)
 {
 	if (!fl)
 		return -EFAULT;
-	if (fl->l_whence != SEEK_SET && fl->l_whence != SEEK_CUR && fl->l_whence != SEEK_END)
+	struct vfs_lock_req rq = {
+		.kind = (cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_GETLK)
+				? VFS_LK_OFD : VFS_LK_POSIX,
+		.get = cmd == F_GETLK || cmd == F_OFD_GETLK,
+		.wait = cmd == F_SETLKW || cmd == F_OFD_SETLKW,
+		.fl = fl,
+	};
+	return fd_lock(fd, &rq);
+}
+
+long vfs_sys_flock(int fd, int op)
+{
+	struct flock fl = { 0 };
+	switch (op & ~LOCK_NB) {
+	case LOCK_SH:
+		fl.l_type = F_RDLCK;
+		break;
+	case LOCK_EX:
+		fl.l_type = F_WRLCK;
+		break;
+	case LOCK_UN:
+		fl.l_type = F_UNLCK;
+		break;
+	default:
 		return -EINVAL;
-	if (fl->l_type != F_RDLCK && fl->l_type != F_WRLCK && fl->l_type != F_UNLCK)
-		return -EINVAL;
-	if ((cmd == F_OFD_SETLK || cmd == F_OFD_SETLKW || cmd == F_OFD_GETLK) && fl->l_pid)
-		return -EINVAL;
-	long fl_flags = FD_OP(fd, m->ops->getfl(m, f));
-	if (fl_flags < 0)
-		return fl_flags;
-	if (cmd == F_GETLK || cmd == F_OFD_GETLK) {
-		fl->l_type = F_UNLCK;
-		return 0;
 	}
-	int acc = (int)fl_flags & O_ACCMODE;
-	if ((fl->l_type == F_RDLCK && acc == O_WRONLY) ||
-	    (fl->l_type == F_WRLCK && acc == O_RDONLY))
-		return -EBADF;
-	return 0;
+	struct vfs_lock_req rq = { .kind = VFS_LK_FLOCK, .wait = !(op & LOCK_NB), .fl = &fl };
+	return fd_lock(fd, &rq);
 }
 
 long vfs_sys_fcntl(int fd, int cmd, long arg)

@@ -33,6 +33,33 @@ typedef uint32_t vfs_node;      /* a node (inode) of one filesystem */
 typedef uint32_t vfs_ofd;       /* an open file description of one filesystem */
 
 /*
+ * A record-lock request (fcntl F_SETLK/F_SETLKW/F_GETLK and their F_OFD_
+ * forms, flock, lockf).  kind: whose lock it is -- the calling process's
+ * (POSIX), the description's (OFD), or a flock lock of the description
+ * (FLOCK: only fl->l_type is read, F_RDLCK/F_WRLCK/F_UNLCK).  get: test
+ * only (F_GETLK), fl gets the first conflicting lock or F_UNLCK.  wait:
+ * on a conflict the operation registers the caller as a waiter and
+ * returns -VFS_EWAIT with *futex and futex_val set: the vfs drops every
+ * lock, sleeps on that shared futex word while it still holds futex_val,
+ * and calls again with the same request (slot names the registration;
+ * 0 at the first call), or calls lock_cancel to give up.
+ */
+#define VFS_LK_POSIX 1
+#define VFS_LK_OFD   2
+#define VFS_LK_FLOCK 3
+#define VFS_EWAIT 1026          /* not an errno: "sleep on *futex, then retry" */
+struct flock;
+struct vfs_lock_req {
+	int kind;
+	int get;
+	int wait;
+	struct flock *fl;
+	uint32_t *futex;        /* out, with -VFS_EWAIT */
+	uint32_t futex_val;
+	uint32_t slot;          /* the waiter registration, 0: none */
+};
+
+/*
  * One mounted filesystem.  Written once when the mount table is built
  * (at init, before any thread of the program can enter the shim) and
  * read-only after: no lock.
@@ -201,6 +228,13 @@ struct vfs_ops {
 	int (*map)(struct vfs_mount *m, vfs_ofd f, uint64_t off, uint64_t len, int prot,
 		   int flags, struct vfs_map_piece *pieces, int max, vfs_node *node);
 	void (*unpin)(struct vfs_mount *m, vfs_node n, uint64_t file_off, uint64_t len);
+
+	/* --- record locks (see struct vfs_lock_req) --- */
+	int (*lock)(struct vfs_mount *m, vfs_ofd f, struct vfs_lock_req *rq);
+	void (*lock_cancel)(struct vfs_mount *m, struct vfs_lock_req *rq);
+	/* This process closed a descriptor of f: its process-associated
+	 * record locks on f's file go (any close, as the kernel does). */
+	void (*lock_close)(struct vfs_mount *m, vfs_ofd f);
 };
 
 #endif

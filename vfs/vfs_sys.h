@@ -79,6 +79,8 @@ long vfs_sys_fallocate(int fd, int mode, off_t off, off_t len);
 long vfs_sys_fsync(int fd);
 long vfs_sys_getdents64(int fd, void *buf, size_t len);
 long vfs_sys_fcntl(int fd, int cmd, long arg);
+/* flock(2) on a descriptor of ours (op: LOCK_SH/EX/UN [| LOCK_NB]). */
+long vfs_sys_flock(int fd, int op);
 long vfs_sys_ioctl(int fd, unsigned long req, void *arg);
 long vfs_sys_fchdir(int fd);
 long vfs_sys_fstatfs(int fd, struct statfs *sf);

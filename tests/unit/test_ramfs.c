@@ -2413,6 +2413,107 @@ static void group_ownerdead(void)
 	tfs_close(&t);
 }
 
+/* ---- record locks (the lock table, ramfs_lock.c) ---- */
+
+static int lk_req(struct tfs *t, vfs_ofd o, int kind, int get, int type, off_t start, off_t len,
+		  struct flock *out)
+{
+	struct flock fl = { .l_type = (short)type, .l_whence = SEEK_SET, .l_start = start,
+			    .l_len = len };
+	struct vfs_lock_req rq = { .kind = kind, .get = get, .fl = &fl };
+	int r = ramfs_ops.lock(&t->m, o, &rq);
+
+	if (out)
+		*out = fl;
+	return r;
+}
+
+/* Within one process: process locks never conflict, OFD and flock locks
+ * of two descriptions do; fsck sees damage to the table and repair
+ * rebuilds it; a holder that dies with the segment lock leaves its
+ * process locks to be dropped and its descriptions' locks in place. */
+static void group_locks(void)
+{
+	struct tfs t;
+	struct tpath p;
+	struct flock fl;
+	char msg[256];
+	vfs_ofd a, b, c;
+	pid_t pid;
+	int status;
+
+	printf("-- record locks\n");
+	tfs_open(&t, 16 << 20);
+	check(r_create(&t, "f", "0123456789", 10) == 0, "create");
+	ramfs_ops.open(tp(&p, &t, 0, "f", 0), O_RDWR, 0, &root_cred, &a);
+	ramfs_ops.open(tp(&p, &t, 0, "f", 0), O_RDWR, 0, &root_cred, &b);
+	check(lk_req(&t, a, VFS_LK_POSIX, 0, F_WRLCK, 0, 10, NULL) == 0, "process WR via a");
+	check(lk_req(&t, b, VFS_LK_POSIX, 0, F_WRLCK, 5, 10, NULL) == 0, "process WR via b: same owner");
+	check(lk_req(&t, a, VFS_LK_OFD, 0, F_RDLCK, 0, 1, NULL) == -EAGAIN, "OFD RD vs own process WR");
+	check(lk_req(&t, a, VFS_LK_POSIX, 0, F_UNLCK, 0, 0, NULL) == 0, "unlock all");
+	check(lk_req(&t, a, VFS_LK_OFD, 0, F_WRLCK, 100, 10, NULL) == 0, "OFD WR via a");
+	check(lk_req(&t, b, VFS_LK_OFD, 1, F_RDLCK, 0, 0, &fl) == 0 && fl.l_type == F_WRLCK &&
+	      fl.l_start == 100 && fl.l_len == 10 && fl.l_pid == -1, "OFD GETLK via b sees it");
+	check(lk_req(&t, a, VFS_LK_FLOCK, 0, F_RDLCK, 0, 0, NULL) == 0, "flock SH via a");
+	check(lk_req(&t, b, VFS_LK_FLOCK, 0, F_WRLCK, 0, 0, NULL) == -EWOULDBLOCK, "flock EX via b");
+	check(lk_req(&t, b, VFS_LK_POSIX, 0, F_RDLCK, 1073741824, 1, NULL) == 0 &&
+	      lk_req(&t, b, VFS_LK_POSIX, 0, F_RDLCK, 1073741826, 510, NULL) == 0, "SQLite ranges");
+	tfs_fsck(&t, "locks taken");
+
+	for (int kind = 0; kind < 3; kind++) {
+		ramfs_test_lock(t.fs);
+		ramfs_lk_test_damage(t.fs, kind);
+		ramfs_test_unlock(t.fs);
+		check(ramfs_fsck(t.fs, msg, sizeof(msg)) == -EUCLEAN && msg[0],
+		      "lock damage %d found: %s", kind, msg);
+		ramfs_test_lock(t.fs);
+		ramfs_repair(t.fs);
+		ramfs_test_unlock(t.fs);
+		tfs_fsck(&t, "lock damage repaired");
+		check(lk_req(&t, a, VFS_LK_OFD, 1, F_WRLCK, 0, 0, &fl) == 0 &&
+		      fl.l_type == F_RDLCK && fl.l_start == 1073741824 && fl.l_pid == getpid(),
+		      "lock damage %d: this process's locks kept (%d %lld)", kind, fl.l_type,
+		      (long long)fl.l_start);
+	}
+
+	/* a child takes locks, then dies holding the segment lock with a
+	 * lock list cut */
+	ramfs_ops.open(tp(&p, &t, 0, "f", 0), O_RDWR, 0, &root_cred, &c);
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		if (lk_req(&t, c, VFS_LK_POSIX, 0, F_WRLCK, 200, 10, NULL) ||
+		    lk_req(&t, c, VFS_LK_OFD, 0, F_WRLCK, 300, 10, NULL))
+			_exit(1);
+		ramfs_test_lock(t.fs);
+		ramfs_lk_test_damage(t.fs, 0);
+		_exit(0);
+	}
+	waitpid(pid, &status, 0);
+	check(WIFEXITED(status) && WEXITSTATUS(status) == 0, "child locked");
+	check(lk_req(&t, a, VFS_LK_POSIX, 1, F_WRLCK, 200, 10, &fl) == 0 && fl.l_type == F_UNLCK,
+	      "the dead child's process lock is gone");
+	check(lk_req(&t, a, VFS_LK_POSIX, 1, F_WRLCK, 300, 10, &fl) == 0 && fl.l_type == F_WRLCK &&
+	      fl.l_pid == -1, "its description's OFD lock stays while the description lives");
+	tfs_fsck(&t, "holder died");
+	ramfs_ops.ofd_put(&t.m, c);
+	check(lk_req(&t, a, VFS_LK_POSIX, 1, F_WRLCK, 300, 10, &fl) == 0 && fl.l_type == F_UNLCK,
+	      "freeing the description drops it");
+	ramfs_ops.lock_close(&t.m, b);
+	check(lk_req(&t, b, VFS_LK_OFD, 1, F_WRLCK, 1073741824, 1000, &fl) == 0 &&
+	      fl.l_type == F_UNLCK, "lock_close dropped the process locks");
+	check(lk_req(&t, b, VFS_LK_OFD, 1, F_WRLCK, 0, 0, &fl) == 0 && fl.l_type == F_WRLCK &&
+	      fl.l_start == 100 && fl.l_pid == -1, "but not the OFD lock of a");
+	check(lk_req(&t, b, VFS_LK_FLOCK, 0, F_WRLCK, 0, 0, NULL) == -EWOULDBLOCK,
+	      "nor the flock lock of a");
+	ramfs_ops.ofd_put(&t.m, a);
+	ramfs_ops.ofd_put(&t.m, b);
+	tfs_fsck(&t, "all closed");
+	check(r_unlink(&t, "f") == 0, "unlink");
+	tfs_fsck(&t, "file gone");
+	tfs_close(&t);
+}
+
 /* The segment lock sits under lockfs in the hierarchy: an operation
  * called with a lockfs-ranked lock held adds no violation. */
 static void group_lock_order(void)
@@ -2468,6 +2569,7 @@ int main(int argc, char **argv)
 	group_fork();
 	group_fsck_damage();
 	group_ownerdead();
+	group_locks();
 	group_lock_order();
 	kdir_cleanup();
 	printf("%lu passed, %lu failed\n", passed, failed);

@@ -9,10 +9,12 @@ best run of each side is the comparable one).
                          --cproj tests/data/cproj [--rounds 5] [--json FILE]
 
 A row is one entry of ROWS: a name, a label, and a function
-prepare(side) -> (argv, env, cwd, reps) giving the command the side runs
-(side is "native" or "shim", with the side's directory and environment);
-the time of a run is the wall time of the command divided by reps.  Add a
-row by appending to ROWS.
+prepare(side) -> (argv, env, cwd, reps[, parse]) giving the command the side
+runs (side is "native" or "shim", with the side's directory and environment);
+the time of a run is the wall time of the command divided by reps, or, when
+the row gives parse, parse(stdout): the seconds per operation the command
+measured itself (for micro-operations, where process start-up would drown
+the figure).  Add a row by appending to ROWS.
 
 The exit status says only whether the measurements could be made.
 """
@@ -66,10 +68,31 @@ def row_make(side, a):
     return ["/bin/sh", "-c", "make -s clean && make -s -j2"], env, d + "/src", 1
 
 
+def row_sqlite(mode):
+    """Two sqlite3 processes, 100 write transactions each, on one database
+    (tests/preload/sqlite_twoproc.sh): POSIX locks between processes, and in
+    WAL mode the -shm index mapped MAP_SHARED by both."""
+    def prep(side, a):
+        argv = ["/bin/bash", a.twoproc, side.root, mode, "100"]
+        return argv, side.env, "/", 1
+    return prep
+
+
+def row_plocks(side, a):
+    """Uncontended fcntl F_SETLK lock/unlock pairs (bench_plocks' own timing,
+    best of its five rounds): seconds per fcntl call."""
+    def parse(out):
+        return 1.0 / json.loads(out.strip().splitlines()[-1])["ops_per_s"]
+    return [a.plocks, side.root + "/plocks.db", "200000"], side.env, "/", 1, parse
+
+
 # name, label, prepare
 ROWS = [
     ("sh_exit", "sh -c 'exit' (fork+exec start-up, per process)", row_sh_exit),
     ("make_j2", "make -j2 of tests/data/cproj (from clean)", row_make),
+    ("sqlite_delete", "2 sqlite3 writers x 100 transactions, rollback journal", row_sqlite("delete")),
+    ("sqlite_wal", "2 sqlite3 writers x 100 transactions, WAL", row_sqlite("wal")),
+    ("fcntl_pair", "uncontended fcntl F_SETLK (per call; target <= 0.2x)", row_plocks),
 ]
 
 
@@ -84,7 +107,7 @@ def run_once(argv, env, cwd):
     if r.returncode != 0:
         raise RuntimeError("%s failed (%d): %s" % (" ".join(argv), r.returncode,
                                                     (r.stderr or r.stdout).strip()[-400:]))
-    return t
+    return t, r.stdout
 
 
 def fmt_time(s):
@@ -99,12 +122,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--lib", required=True)
     ap.add_argument("--cproj", required=True)
+    ap.add_argument("--twoproc", required=True, help="tests/preload/sqlite_twoproc.sh")
+    ap.add_argument("--plocks", required=True, help="the bench_plocks program")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--json")
     a = ap.parse_args()
     a.lib = os.path.realpath(a.lib)
     a.cproj = os.path.realpath(a.cproj)
-    for tool in ("make", "cc"):
+    a.twoproc = os.path.realpath(a.twoproc)
+    for tool in ("make", "cc", "sqlite3"):
         if not shutil.which(tool):
             print("bench procs: %s not found" % tool, file=sys.stderr)
             return 1
@@ -118,8 +144,9 @@ def main():
             best = {}
             for _ in range(a.rounds):
                 for side in (native, shim):
-                    argv, env, cwd, reps = prep(side, a)
-                    t = run_once(argv, env, cwd) / reps
+                    argv, env, cwd, reps, *parse = prep(side, a)
+                    t, out = run_once(argv, env, cwd)
+                    t = parse[0](out) if parse else t / reps
                     best[side.name] = min(best.get(side.name, t), t)
             results[name] = {"label": label, "native_s": best["native"],
                              "shim_s": best["shim"],

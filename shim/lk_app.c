@@ -421,6 +421,11 @@ enum lk_app_go lk_app_before_slow(const void *lock, enum lk_app_type type, unsig
 		saved = errno;
 		lk_app_self_deadlock(t, h, lock, type, how, pc);
 		errno = saved;
+		/* A read re-lock of a writer-preferring rwlock is reported (it
+		 * waits as soon as a writer queues) but succeeds when none does:
+		 * count it as held again, so that its unlock is not a bad one. */
+		if (type == LK_APP_RWLOCK && (how & LK_APP_READ) && (h->flags & LK_HELD_READ))
+			return LK_APP_REENTER;
 		return LK_APP_SKIP;
 	}
 	if (t->n == 0 || (how & LK_APP_TRY))

@@ -387,7 +387,7 @@ static void lk_edge_free(uint32_t id)
 	__atomic_store_n(&e->to, 0, __ATOMIC_RELAXED);
 	e->next = lk_graph.free_head;
 	lk_graph.free_head = id;
-	lk_graph.nlive--;
+	__atomic_store_n(&lk_graph.nlive, lk_graph.nlive - 1, __ATOMIC_RELAXED);  /* read unlocked */
 }
 
 static inline bool lk_is_dead(uint32_t n)
@@ -431,7 +431,7 @@ static uint32_t lk_edge_alloc(void)
 	} else {
 		return 0;
 	}
-	lk_graph.nlive++;
+	__atomic_store_n(&lk_graph.nlive, lk_graph.nlive + 1, __ATOMIC_RELAXED);  /* read unlocked */
 	return id;
 }
 

@@ -78,17 +78,7 @@ static struct {
 	int full_said, nodes_said, held_said;
 } lk_app;
 
-/* Per thread; a fork child keeps the forking thread's. */
-struct lk_app_thread {
-	unsigned n, cap, overflow;
-	struct lk_held *held;           /* inl, or a mapping once grown */
-	uintptr_t clean_a, clean_b;     /* last order found clean: a held, b taken */
-	uint32_t clean_epoch;
-	int tid;
-	struct lk_held inl[LK_APP_HELD_INLINE];
-};
-
-static __thread struct lk_app_thread lk_at __attribute__((tls_model("initial-exec")));
+__thread struct lk_app_thread lk_at __attribute__((tls_model("initial-exec")));
 
 static void *lk_app_map(size_t bytes)
 {
@@ -243,7 +233,6 @@ static uint32_t lk_app_node_of(uintptr_t a, enum lk_app_type type)
 
 /* ---- held lists ---- */
 
-#define LK_HELD_TYPE_SHIFT 8    /* enum lk_app_type in lk_held.flags bits 8-11 */
 
 static inline enum lk_app_type lk_held_type(const struct lk_held *h)
 {
@@ -310,10 +299,6 @@ static void lk_app_remove(struct lk_app_thread *t, struct lk_held *h)
 
 /* ---- order checks ---- */
 
-static bool lk_app_shared(enum lk_app_type type, unsigned how)
-{
-	return (how & LK_APP_READ) && type == LK_APP_RWLOCK;
-}
 
 static bool lk_app_reentrant(const struct lk_held *h, enum lk_app_type type, unsigned how)
 {
@@ -335,8 +320,8 @@ static void lk_app_view(struct lk_app_thread *t, unsigned from, unsigned n,
  * the edges under the graph lock, reports.
  */
 static void lk_app_check_slow(struct lk_app_thread *t, unsigned from, unsigned n,
-			      const void *lock, uint32_t node, bool shared, uintptr_t pc,
-			      uint32_t *stack, struct lk_verdict *v)
+			      const void *lock, uint32_t node, bool shared, unsigned how,
+			      uintptr_t pc, uint32_t *stack, struct lk_verdict *v)
 {
 	lk_in_runtime = 1;
 	if (!*stack)
@@ -354,7 +339,7 @@ static void lk_app_check_slow(struct lk_app_thread *t, unsigned from, unsigned n
 		struct lk_held_view hv;
 
 		lk_app_view(t, from, n, &hv);
-		lk_report_app_order(&hv, lock, node, *stack, pc, v);
+		lk_report_app_order(&hv, lock, node, how, *stack, pc, v);
 	}
 	lk_in_runtime = 0;
 }
@@ -391,7 +376,7 @@ static uint32_t lk_app_check(struct lk_app_thread *t, const void *lock, enum lk_
 		lk_valid_before_acquire_mode(t->held + from, n, node, LK_RANK_NONE, shared, &v);
 		clean &= !v.missing && !v.nnew && !v.nrepeat && !v.full && !v.lost;
 		if (v.missing || v.nnew)
-			lk_app_check_slow(t, from, n, lock, node, shared, pc, &stack, &v);
+			lk_app_check_slow(t, from, n, lock, node, shared, how, pc, &stack, &v);
 		else if (v.full)
 			lk_report_graph_full();
 	}
@@ -423,8 +408,8 @@ static void lk_app_self_deadlock(struct lk_app_thread *t, struct lk_held *h, con
 	lk_in_runtime = 0;
 }
 
-enum lk_app_go lk_app_before(const void *lock, enum lk_app_type type, unsigned how,
-			     uintptr_t pc)
+enum lk_app_go lk_app_before_slow(const void *lock, enum lk_app_type type, unsigned how,
+				  uintptr_t pc)
 {
 	struct lk_app_thread *t = lk_app_self();
 	struct lk_held *h = t->n ? lk_app_held_find(t, lock) : NULL;
@@ -499,11 +484,12 @@ static void lk_app_stat_release(struct lk_held *h)
 	lk_app_max(&rec->hold_max, d);
 }
 
-void lk_app_acquired(const void *lock, enum lk_app_type type, unsigned how,
-		     enum lk_app_go go, uintptr_t pc, bool contended, uint64_t wait_ns)
+void lk_app_acquired_slow(const void *lock, enum lk_app_type type, unsigned how,
+			  enum lk_app_go go, uintptr_t pc, bool contended, uint64_t wait_ns)
 {
 	struct lk_app_thread *t = lk_app_self();
-	struct lk_held h;
+	uint16_t flags;
+	struct lk_held *h;
 
 	if (go == LK_APP_SKIP)
 		return;
@@ -514,32 +500,60 @@ void lk_app_acquired(const void *lock, enum lk_app_type type, unsigned how,
 			e->depth++;
 		return;
 	}
-	h = (struct lk_held){
-		.lock = lock, .pc = pc, .rank = LK_RANK_NONE,
-		.flags = (uint16_t)(((unsigned)type << LK_HELD_TYPE_SHIFT) | LK_HELD_APP |
-				    (how & LK_APP_TRY ? LK_HELD_TRY : 0) |
-				    (how & LK_APP_READ ? LK_HELD_READ : 0) |
-				    (lk_app_shared(type, how) ? LK_HELD_SHARED : 0)),
-	};
-	if (lk_config.lockstat) {
-		int saved = errno;
+	flags = lk_app_held_flags(type, how);
+	if (__builtin_expect(lk_config.lockstat || lk_config.held_stacks || t->n == t->cap, 0)) {
+		struct lk_held e = { .lock = lock, .pc = pc, .rank = LK_RANK_NONE, .flags = flags };
 
-		h.site = lk_app_stat_acquired(t, lock, type, pc, contended, wait_ns);
-		h.t_acq = lk_stat_now() | 1;
-		errno = saved;
+		if (lk_config.held_stacks) {
+			int saved = errno;
+
+			lk_in_runtime = 1;
+			e.stack = lk_stack_capture(pc, lk_config.stack_depth);
+			lk_in_runtime = 0;
+			errno = saved;
+		}
+		if (lk_config.lockstat) {
+			int saved = errno;
+
+			e.site = lk_app_stat_acquired(t, lock, type, pc, contended, wait_ns);
+			e.t_acq = lk_stat_now() | 1;
+			errno = saved;
+		}
+		lk_app_push(t, &e);
+		return;
 	}
-	lk_app_push(t, &h);
+	/* the common case: fill the next entry in place */
+	h = &t->held[t->n];
+	h->lock = lock;
+	h->pc = pc;
+	h->entry_pc = 0;
+	h->t_acq = 0;
+	h->stack = 0;
+	h->site = 0;
+	h->cls = 0;
+	h->flags = flags;
+	h->depth = 0;
+	h->rank = LK_RANK_NONE;
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->n++;
 }
 
 /* ---- release ---- */
 
-bool lk_app_release(const void *lock, enum lk_app_type type, int owner_tid, uintptr_t pc)
+bool lk_app_release_slow(const void *lock, enum lk_app_type type, int owner_tid, uintptr_t pc)
 {
 	struct lk_app_thread *t = lk_app_self();
-	struct lk_held *h = t->n ? lk_app_held_find(t, lock) : NULL;
+	struct lk_held *h;
 	uint32_t node;
 	int saved;
 
+	/* the common case: the last lock taken, taken once, not timed */
+	if (t->n && t->held[t->n - 1].lock == lock && !t->held[t->n - 1].depth &&
+	    !t->held[t->n - 1].t_acq) {
+		t->n--;
+		return true;
+	}
+	h = t->n ? lk_app_held_find(t, lock) : NULL;
 	if (h) {
 		if (h->depth)
 			h->depth--;
@@ -581,7 +595,7 @@ void lk_app_wait_begin(const void *mutex, enum lk_app_type type, uintptr_t pc,
 	lk_app_remove(t, h);
 	/* the relock inside the wait: checked now, before the thread sleeps */
 	if (t->n)
-		(void)lk_app_check(t, mutex, type, 0, pc);
+		(void)lk_app_check(t, mutex, type, LK_APP_WAIT, pc);
 	errno = saved;
 }
 
@@ -639,6 +653,9 @@ void lk_app_forget_range(const void *p, size_t n)
 
 	if (!nrecs || n == 0 || end < a)
 		return;
+	/* cost: min(pages, records) bit tests, then min(n / 4, records) probes */
+	if (n / 4096 + 1 > nrecs)
+		any = true;
 	for (uintptr_t pg = a & ~(uintptr_t)4095; pg < end && !any; pg += 4096)
 		any = lk_app_page_has(pg);
 	if (!any)

@@ -35,6 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "shim/lk.h"
+#include "shim/lk_valid.h"
+
 /* What kind of lock an address is, as far as ordering goes. */
 enum lk_app_type {
 	LK_APP_MUTEX = 0,        /* normal (and adaptive) mutex, C11 mtx_plain */
@@ -51,6 +54,7 @@ enum lk_app_type {
 #define LK_APP_TRY 1u            /* trylock: adds no edge into the lock */
 #define LK_APP_READ 2u           /* rwlock read lock */
 #define LK_APP_TIMED 4u          /* timed or clock lock: checked as blocking */
+#define LK_APP_WAIT 8u           /* the relock inside a condition wait */
 
 /* lk_app_before's answer. */
 enum lk_app_go {
@@ -69,21 +73,81 @@ int lk_app_enable(unsigned max_locks);
 extern int lk_app_on;           /* read by every wrapper: the one flag */
 
 /*
+ * The calling thread's held list.  Internal to lk_app.c except for the
+ * inline fast paths below, which the wrappers compile into themselves.
+ */
+
+struct lk_app_thread {
+	unsigned n, cap, overflow;
+	struct lk_held *held;           /* inl, or a mapping once grown */
+	uintptr_t clean_a, clean_b;     /* last order found clean: a held, b taken */
+	uint32_t clean_epoch;
+	int tid;
+	struct lk_held inl[LK_APP_HELD_INLINE];
+};
+extern __thread struct lk_app_thread lk_at __attribute__((tls_model("initial-exec")));
+
+enum lk_app_go lk_app_before_slow(const void *lock, enum lk_app_type type, unsigned how,
+				  uintptr_t pc);
+void lk_app_acquired_slow(const void *lock, enum lk_app_type type, unsigned how,
+			  enum lk_app_go go, uintptr_t pc, bool contended, uint64_t wait_ns);
+bool lk_app_release_slow(const void *lock, enum lk_app_type type, int owner_tid, uintptr_t pc);
+
+#define LK_HELD_TYPE_SHIFT 8    /* enum lk_app_type in lk_held.flags bits 8-11 */
+
+static inline bool lk_app_shared(enum lk_app_type type, unsigned how)
+{
+	return (how & LK_APP_READ) && type == LK_APP_RWLOCK;
+}
+
+static inline uint16_t lk_app_held_flags(enum lk_app_type type, unsigned how)
+{
+	return (uint16_t)(((unsigned)type << LK_HELD_TYPE_SHIFT) | LK_HELD_APP |
+			  (how & LK_APP_TRY ? LK_HELD_TRY : 0) |
+			  (how & LK_APP_READ ? LK_HELD_READ : 0) |
+			  (lk_app_shared(type, how) ? LK_HELD_SHARED : 0));
+}
+
+/*
  * Before an acquisition of lock (type, how) by the calling thread: the
  * recursion check, then (blocking kinds only) the order check against
  * the locks the thread holds.  Reports are written before returning,
  * i.e. before the thread can block.  pc: the program's call site.
+ * Holding nothing, there is nothing to check.
  */
-enum lk_app_go lk_app_before(const void *lock, enum lk_app_type type, unsigned how,
-			     uintptr_t pc);
+static inline enum lk_app_go lk_app_before(const void *lock, enum lk_app_type type,
+					   unsigned how, uintptr_t pc)
+{
+	if (__builtin_expect(lk_at.n == 0, 1))
+		return LK_APP_GO;
+	return lk_app_before_slow(lock, type, how, pc);
+}
 
 /*
  * After the real call: acquired (0 or the robust EOWNERDEAD) or not.
  * go is lk_app_before's answer.  With lockstat, contended and wait_ns
- * (the wait after a failed first try) are counted.
+ * (the wait after a failed first try) are counted.  The common case (a
+ * new acquisition, room in the list, no lockstat) fills the next entry
+ * in place.
  */
-void lk_app_acquired(const void *lock, enum lk_app_type type, unsigned how,
-		     enum lk_app_go go, uintptr_t pc, bool contended, uint64_t wait_ns);
+static inline void lk_app_acquired(const void *lock, enum lk_app_type type, unsigned how,
+				   enum lk_app_go go, uintptr_t pc, bool contended,
+				   uint64_t wait_ns)
+{
+	struct lk_app_thread *t = &lk_at;
+	struct lk_held *h;
+
+	if (__builtin_expect(go != LK_APP_GO || lk_config.lockstat || lk_config.held_stacks ||
+			     !t->held || t->n >= t->cap, 0)) {
+		lk_app_acquired_slow(lock, type, how, go, pc, contended, wait_ns);
+		return;
+	}
+	h = &t->held[t->n];
+	*h = (struct lk_held){ .lock = lock, .pc = pc, .flags = lk_app_held_flags(type, how),
+			       .rank = LK_RANK_NONE };
+	__atomic_signal_fence(__ATOMIC_SEQ_CST);
+	t->n++;
+}
 
 /*
  * Release by the calling thread.  owner_tid: the owner the lock itself
@@ -92,7 +156,22 @@ void lk_app_acquired(const void *lock, enum lk_app_type type, unsigned how,
  * before checking began) is no error.  Returns false when the lock was
  * not held by the thread (then reported as a bad unlock).
  */
-bool lk_app_release(const void *lock, enum lk_app_type type, int owner_tid, uintptr_t pc);
+static inline bool lk_app_release(const void *lock, enum lk_app_type type, int owner_tid,
+				  uintptr_t pc)
+{
+	struct lk_app_thread *t = &lk_at;
+
+	/* the common case: the last lock taken, taken once, not timed */
+	if (__builtin_expect(t->n != 0, 1)) {
+		struct lk_held *h = &t->held[t->n - 1];
+
+		if (h->lock == lock && !h->depth && !h->t_acq) {
+			t->n--;
+			return true;
+		}
+	}
+	return lk_app_release_slow(lock, type, owner_tid, pc);
+}
 
 /*
  * Condition waits: the mutex is released for the wait and taken back

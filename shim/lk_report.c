@@ -37,10 +37,14 @@ static struct {
 	char text[LK_SUPP_TEXT];
 } lk_supp;
 
+#define LK_APP_TOP_MAX 10000     /* lockstat_max is clamped to it */
+
 static struct {
 	int busy;
 	uint32_t order[LK_STAT_SITES_HARD > LK_CLASSES_HARD + 1 ?
 		       LK_STAT_SITES_HARD : LK_CLASSES_HARD + 1];
+	uint32_t top[LK_APP_TOP_MAX];                   /* program locks, best first */
+	uint64_t top_key[LK_APP_TOP_MAX];
 } lk_print;
 
 static int lk_tid(void)
@@ -785,7 +789,7 @@ static int lk_app_report_begin(struct lk_sym *sym, const struct lk_held_view *hv
 }
 
 void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
-			 uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
+			 unsigned how, uint32_t stack, uintptr_t pc, const struct lk_verdict *v)
 {
 	struct shim_logbuf b = { .len = 0 };
 	bool shown[64] = { false };
@@ -798,8 +802,9 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 	if (lk_config.json) {
 		shim_logbuf_printf(&b, "{\"type\":\"violation\",\"kind\":\"cycle\",\"program_lock\":true,\"pid\":%d,\"tid\":%d,\"acquiring\":{",
 				   (int)getpid(), lk_tid());
-		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock, false);
-		shim_logbuf_printf(&b, ",");
+		lk_json_app_lock(&b, lk_node_name(node), lk_app_type_of_node(node), lock,
+				 how & LK_APP_READ);
+		shim_logbuf_printf(&b, ",\"cond_wait\":%s,", how & LK_APP_WAIT ? "true" : "false");
 		lk_json_stack(&b, &sym, "stack", stack, pc, 0);
 		shim_logbuf_printf(&b, "},");
 		lk_json_held(&b, &sym, hv);
@@ -829,7 +834,9 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 		return;
 	}
 	shim_logbuf_printf(&b, "==vadshim== WARNING: lock-order violation (cycle) in thread %d\n", lk_tid());
-	shim_logbuf_printf(&b, "  acquiring \"%s\" (program lock) at:\n", lk_node_name(node));
+	shim_logbuf_printf(&b, "  acquiring \"%s\"%s (program lock%s) at:\n", lk_node_name(node),
+			   how & LK_APP_READ ? " for reading" : "",
+			   how & LK_APP_WAIT ? "; the relock at the end of a condition wait" : "");
 	lk_put_stack(&b, &sym, stack, pc, 0);
 	for (unsigned i = 0; i < v->nnew; i++) {
 		unsigned k = v->c[i].held;
@@ -922,7 +929,7 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 	struct lk_sym sym;
 	char where[512];
 	const char *why = type == LK_APP_MUTEX_ERRORCHECK ?
-		"it does not hold it: the call fails with EPERM" : "it does not hold it";
+		"not held by this thread: the call fails with EPERM" : "not held by this thread";
 
 	lk_sym_open(&sym);
 	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, 0)) {
@@ -939,7 +946,7 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 		shim_logbuf_printf(&b, "}}\n");
 	} else {
 		lk_sym_format(&sym, pc, where, sizeof(where));
-		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) by thread %d, which %s, at 0x%lx %s\n",
+		shim_logbuf_printf(&b, "==vadshim== WARNING: unlock of \"%s\" (program lock) in thread %d, %s, at 0x%lx %s\n",
 				   lk_node_name(node), lk_tid(), why, (unsigned long)pc, where);
 	}
 	shim_logbuf_flush(&b);
@@ -1030,10 +1037,13 @@ static void lk_print_summary(void)
 
 /* ---- the graph (JSON) ---- */
 
+/* Edges between program locks listed in the graph at most (violations always). */
+#define LK_GRAPH_APP_EDGES 2000
+
 static void lk_print_graph(struct lk_sym *sym)
 {
 	struct shim_logbuf b = { .len = 0 };
-	unsigned nc = lk_nclasses(), ne = lk_valid_nedges();
+	unsigned nc = lk_nclasses(), ne = lk_valid_nedges(), app_edges = 0, app_listed = 0;
 
 	shim_logbuf_printf(&b, "{\"type\":\"graph\",\"pid\":%d,\"nodes\":[", (int)getpid());
 	for (unsigned id = 1; id <= nc; id++) {
@@ -1050,10 +1060,18 @@ static void lk_print_graph(struct lk_sym *sym)
 				   (unsigned long long)__atomic_load_n(&r->acq, __ATOMIC_RELAXED));
 	}
 	shim_logbuf_printf(&b, "],\"edges\":[");
-	for (unsigned id = 1; id <= ne; id++) {
+	for (unsigned id = 1, listed = 0; id <= ne; id++) {
 		const struct lk_edge *e = lk_valid_edge(id);
 		unsigned occ = 0;
 		const char *viol = NULL;
+
+		/* program locks: the edges of violations, and the first others */
+		if (lk_app_is_node(e->from) || lk_app_is_node(e->to)) {
+			app_edges++;
+			if (!(e->flags & LK_EDGE_CYCLE) && app_listed >= LK_GRAPH_APP_EDGES)
+				continue;
+			app_listed++;
+		}
 
 		if (e->flags & LK_EDGE_CYCLE) {
 			viol = "cycle";
@@ -1062,7 +1080,7 @@ static void lk_print_graph(struct lk_sym *sym)
 			viol = "rank";
 			occ = lk_valid_occurrences(LK_VIOL_RANK, e->from, e->to);
 		}
-		shim_logbuf_printf(&b, "%s{\"from\":%u,\"to\":%u,\"from_class\":", id > 1 ? "," : "",
+		shim_logbuf_printf(&b, "%s{\"from\":%u,\"to\":%u,\"from_class\":", listed++ ? "," : "",
 				   e->from, e->to);
 		lk_json_str(&b, lk_cname(e->from));
 		shim_logbuf_printf(&b, ",\"to_class\":");
@@ -1074,8 +1092,8 @@ static void lk_print_graph(struct lk_sym *sym)
 		lk_json_frame(&b, sym, e->pc);
 		shim_logbuf_printf(&b, "}");
 	}
-	shim_logbuf_printf(&b, "],\"edges_lost\":%u,\"max_edges\":%u}\n", lk_valid_edges_lost(),
-			   lk_valid_max_edges());
+	shim_logbuf_printf(&b, "],\"edges_lost\":%u,\"max_edges\":%u,\"app_edges\":%u,\"app_edges_omitted\":%u}\n",
+			   lk_valid_edges_lost(), lk_valid_max_edges(), app_edges, app_edges - app_listed);
 	shim_logbuf_flush(&b);
 }
 
@@ -1155,6 +1173,132 @@ static void lk_json_row(struct shim_logbuf *b, const struct lk_row_copy *c)
 
 #define LK_TOP_SITES 10
 
+/* ---- lockstat of the program's locks (mutrace style) ---- */
+
+static const char *const lk_app_kind_short[LK_APP_NTYPES] = {
+	[LK_APP_MUTEX] = "mutex",
+	[LK_APP_MUTEX_RECURSIVE] = "mutex-rec",
+	[LK_APP_MUTEX_ERRORCHECK] = "mutex-errchk",
+	[LK_APP_RWLOCK] = "rwlock",
+	[LK_APP_RWLOCK_WRITER] = "rwlock-wpref",
+	[LK_APP_SPIN] = "spin",
+};
+
+static const char *lk_app_kind(unsigned type)
+{
+	return type < LK_APP_NTYPES ? lk_app_kind_short[type] : "?";
+}
+
+/* The sort key of lockstat_sort= (lk_sort_keys order). */
+static uint64_t lk_app_sort_key(const struct lk_app_stat *st)
+{
+	switch (lk_config.lockstat_sort) {
+	case 1: return st->acq;
+	case 2: return st->changes;
+	case 3: return st->wait_ns;
+	case 4: return st->wait_max;
+	case 5: return st->cont ? st->wait_ns / st->cont : 0;
+	case 6: return st->hold_ns;
+	case 7: return st->hold_max;
+	case 8: return st->acq ? st->hold_ns / st->acq : 0;
+	default: return st->cont;
+	}
+}
+
+/*
+ * lk_print.top[0..n): the records with acquisitions, best first by the
+ * sort key (ties: more acquisitions, then older record), at most max;
+ * *total: records with acquisitions.
+ */
+static unsigned lk_app_top(unsigned max, unsigned *total)
+{
+	unsigned nrecs = lk_app_nrecs(), n = 0;
+	struct lk_app_stat st;
+
+	*total = 0;
+	if (max > LK_APP_TOP_MAX)
+		max = LK_APP_TOP_MAX;
+	for (uint32_t r = 1; r <= nrecs; r++) {
+		uint64_t key;
+		unsigned j;
+
+		if (!lk_app_stat_get(r, &st))
+			continue;
+		(*total)++;
+		key = lk_app_sort_key(&st);
+		if (n == max && key <= lk_print.top_key[n - 1])
+			continue;
+		j = n < max ? n++ : n - 1;
+		for (; j > 0 && key > lk_print.top_key[j - 1]; j--) {
+			lk_print.top[j] = lk_print.top[j - 1];
+			lk_print.top_key[j] = lk_print.top_key[j - 1];
+		}
+		lk_print.top[j] = r;
+		lk_print.top_key[j] = key;
+	}
+	return n;
+}
+
+static void lk_put_app_row(struct shim_logbuf *b, const struct lk_app_stat *c)
+{
+	shim_logbuf_printf(b, " %12llu %10llu %6.2f %9llu %12.3f %10.3f %10.3f %12.3f %10.3f %10.3f",
+			   (unsigned long long)c->acq, (unsigned long long)c->cont,
+			   c->acq ? 100.0 * (double)c->cont / (double)c->acq : 0.0,
+			   (unsigned long long)c->changes,
+			   (double)c->wait_ns / 1e6, c->cont ? (double)c->wait_ns / (double)c->cont / 1e3 : 0.0,
+			   (double)c->wait_max / 1e3,
+			   (double)c->hold_ns / 1e6, c->acq ? (double)c->hold_ns / (double)c->acq / 1e3 : 0.0,
+			   (double)c->hold_max / 1e3);
+}
+
+static void lk_print_app_lockstat_human(struct shim_logbuf *b, struct lk_sym *sym, const char *why)
+{
+	unsigned total, n = lk_app_top(lk_config.lockstat_max, &total);
+	char where[512];
+
+	shim_logbuf_printf(b, "==vadshim== lockstat (%s): program locks: top %u of %u locked, sorted by %s; times in ms (totals) and us\n",
+			   why, n, total, lk_sort_keys[lk_config.lockstat_sort]);
+	shim_logbuf_printf(b, "  %-4s %-18s %-12s %12s %10s %6s %9s %12s %10s %10s %12s %10s %10s  %s\n",
+			   "#", "lock", "kind", "acquired", "contended", "cont%", "changes",
+			   "wait_total", "wait_avg", "wait_max", "hold_total", "hold_avg", "hold_max",
+			   "first locked at");
+	for (unsigned i = 0; i < n; i++) {
+		struct lk_app_stat st;
+
+		lk_app_stat_get(lk_print.top[i], &st);
+		lk_sym_format(sym, st.site, where, sizeof(where));
+		shim_logbuf_printf(b, "  %-4u 0x%-16lx %-12s", i + 1, (unsigned long)st.addr,
+				   lk_app_kind(st.type));
+		lk_put_app_row(b, &st);
+		shim_logbuf_printf(b, "  %s%s\n", where, st.gens > 1 ? " (several locks at this address)" : "");
+	}
+	if (total > n)
+		shim_logbuf_printf(b, "  (%u more locks not shown: raise lockstat_max=)\n", total - n);
+}
+
+static void lk_print_app_lockstat_json(struct shim_logbuf *b, struct lk_sym *sym)
+{
+	unsigned total, n = lk_app_top(lk_config.lockstat_max, &total);
+
+	shim_logbuf_printf(b, ",\"sort\":\"%s\",\"locks_total\":%u,\"locks\":[",
+			   lk_sort_keys[lk_config.lockstat_sort], total);
+	for (unsigned i = 0; i < n; i++) {
+		struct lk_app_stat st;
+
+		lk_app_stat_get(lk_print.top[i], &st);
+		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"kind\":\"%s\",\"instances\":%u,\"site\":",
+				   i ? "," : "", (unsigned long)st.addr, lk_app_kind(st.type), st.gens);
+		lk_json_frame(b, sym, st.site);
+		shim_logbuf_printf(b, ",\"acquisitions\":%llu,\"contentions\":%llu,\"changes\":%llu,"
+				   "\"wait_ns\":%llu,\"wait_max_ns\":%llu,\"hold_ns\":%llu,\"hold_max_ns\":%llu}",
+				   (unsigned long long)st.acq, (unsigned long long)st.cont,
+				   (unsigned long long)st.changes, (unsigned long long)st.wait_ns,
+				   (unsigned long long)st.wait_max, (unsigned long long)st.hold_ns,
+				   (unsigned long long)st.hold_max);
+	}
+	shim_logbuf_printf(b, "]");
+}
+
 static void lk_print_lockstat(struct lk_sym *sym, const char *why)
 {
 	struct shim_logbuf b = { .len = 0 };
@@ -1187,9 +1331,19 @@ static void lk_print_lockstat(struct lk_sym *sym, const char *why)
 			lk_json_row(&b, &c);
 			shim_logbuf_printf(&b, "}");
 		}
-		shim_logbuf_printf(&b, "],\"sites_lost\":%u}\n", lk_stat_sites_lost());
+		shim_logbuf_printf(&b, "],\"sites_lost\":%u", lk_stat_sites_lost());
+		if (lk_app_on)
+			lk_print_app_lockstat_json(&b, sym);
+		shim_logbuf_printf(&b, "}\n");
 		shim_logbuf_flush(&b);
 		return;
+	}
+	if (lk_app_on) {
+		lk_print_app_lockstat_human(&b, sym, why);
+		if (n == 0) {   /* the shim's own locks were not used: no empty tables */
+			shim_logbuf_flush(&b);
+			return;
+		}
 	}
 	shim_logbuf_printf(&b, "==vadshim== lockstat (%s): %u lock classes, sorted by contentions; times in ms (totals) and us\n",
 			   why, n);

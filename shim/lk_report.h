@@ -59,7 +59,7 @@ void lk_graph_add_edges(const struct lk_held *held, unsigned nheld, uint32_t nod
  * is in flags bits 8-11.
  */
 void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32_t node,
-			 uint32_t stack, uintptr_t pc, const struct lk_verdict *v);
+			 unsigned how, uint32_t stack, uintptr_t pc, const struct lk_verdict *v);
 void lk_report_app_recursive(const struct lk_held_view *hv, const void *lock, uint32_t node,
 			     unsigned type, unsigned how, const struct lk_held *h,
 			     uint32_t stack, uintptr_t pc);

@@ -30,12 +30,17 @@ def stack(frames, complete, indent="      "):
 
 
 def lock(d):
+    if d.get("addr"):   # a program lock (lockdep=app)
+        return '"%s" (program %s%s)' % (d.get("lock"), d.get("class"),
+                                        ", for reading" if d.get("mode") == "read" else "")
     rank = "unranked" if d.get("rank") is None else "rank %d" % d["rank"]
     return '"%s" (class %s, %s)' % (d.get("lock"), d.get("class"), rank)
 
 
 def violation(v):
     out = ["violation (%s) in pid %s thread %s" % (v["kind"], v.get("pid"), v.get("tid"))]
+    if v.get("why"):
+        out.append("  " + v["why"])
     what = v.get("acquiring") or v.get("unlocking")
     if what:
         out.append("  %s %s at:" % ("acquiring" if "acquiring" in v else "unlocking", lock(what)))
@@ -45,8 +50,15 @@ def violation(v):
             out.append("  against the ranks: holds %s (class %s)" % (c["held"], c["held_class"]))
             continue
         names = [c["edges"][0]["from"]] + [e["to"] for e in c["edges"]]
-        out.append("  cycle of %d classes: %s" % (c["length"], " -> ".join(names)))
-        for e in c["edges"]:
+        if len(names) > 13:
+            names = names[:6] + ["... (%d more) ..." % (len(names) - 12)] + names[-6:]
+        out.append("  cycle of %d %s: %s" % (c["length"], "locks" if v.get("program_lock") else "classes",
+                                            " -> ".join(names)))
+        for k, e in enumerate(c["edges"]):
+            if 4 <= k < len(c["edges"]) - 1:
+                if k == 4:
+                    out.append("    edges %d to %d: stacks not shown" % (k + 1, len(c["edges"]) - 1))
+                continue
             tag = "this acquisition" if e.get("new") else "first seen in thread %s" % e["tid"]
             out.append("    edge %s -> %s (%s), %s acquired at:" % (e["from"], e["to"], tag, e["to"]))
             out += stack(e["stack"], e["stack_complete"], "      ")
@@ -90,6 +102,19 @@ def lockstat(s):
     out.append("  top sites:")
     for r in s.get("sites", [])[:10]:
         out.append("  %-20.20s %s  %s" % (r["class"], row(r), frame(r["site"])))
+    if "locks" in s:    # program locks (lockdep=app), mutrace style
+        out.append("  program locks: top %d of %d locked, sorted by %s" % (
+            len(s["locks"]), s.get("locks_total", 0), s.get("sort")))
+        out.append("  %-4s %-16s %-12s %12s %10s %6s %9s %11s %9s %9s %11s %9s %9s  %s" % (
+            "#", "lock", "kind", "acquired", "contended", "cont%", "changes", "wait_ms", "wait_avg",
+            "wait_max", "hold_ms", "hold_avg", "hold_max", "first locked at"))
+        for i, r in enumerate(s["locks"]):
+            a, c = r["acquisitions"], r["contentions"]
+            out.append("  %-4d %-16s %-12s %12d %10d %6.2f %9d %11s %9s %9s %11s %9s %9s  %s" % (
+                i + 1, r["addr"], r["kind"], a, c, 100.0 * c / a if a else 0, r["changes"],
+                ms(r["wait_ns"]), us(r["wait_ns"] / c if c else 0), us(r["wait_max_ns"]),
+                ms(r["hold_ns"]), us(r["hold_ns"] / a if a else 0), us(r["hold_max_ns"]),
+                frame(r["site"])))
     return out
 
 

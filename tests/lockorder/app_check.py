@@ -486,10 +486,12 @@ def main():
                     help="only the native run (grounds a scenario without the library)")
     ap.add_argument("name", nargs="?")
     a = ap.parse_args()
+    if a.lib:
+        a.lib = os.path.abspath(a.lib)     # meson passes it relative to the build directory
     if a.list:
         for name, (prog, args, hangs, want, _) in SCENARIOS.items():
             print(json.dumps({"name": name, "prog": prog, "args": args, "hangs": hangs,
-                              "report": bool(want)}))
+                              "reports": len(want)}))
         return 0
     if a.native_only and a.name in SCENARIOS:
         check_scenario(a.name, None, a.bindir, native_only=True)

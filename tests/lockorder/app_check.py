@@ -99,6 +99,9 @@ SCENARIOS = {
     "window": ("app_window", [], False, CANARY, ["131072 locks, window 5"]),
     "philo": ("app_philo", [], False, [V("cycle", "philosopher", 5, 1000, threads=5)], ["meals 5000"]),
     "fork": ("app_fork", [], False, CANARY, ["children exited 0: 20 of 20"]),
+    "kinds": ("app_kinds", [], False,
+              [V("cycle", "timed_ba", 2, 1), V("cycle", "spin_ba", 2, 1), V("cycle", "mtx_ba", 2, 1),
+               V("cycle", "rwtimed_ba", 2, 1)], []),
 }
 
 OPTIONS = "lockdep=app:report_format=json"

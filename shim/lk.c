@@ -379,6 +379,13 @@ void lk_graph_add_edges(const struct lk_held *held, unsigned nheld, uint32_t nod
 	lk_word_unlock(&lk_rt.graph_lock, false);
 }
 
+void lk_graph_retire(uint32_t node)
+{
+	lk_word_lock(&lk_rt.graph_lock, false);
+	lk_valid_retire(node);
+	lk_word_unlock(&lk_rt.graph_lock, false);
+}
+
 /*
  * The slow path of a check: a new order or a new violation.  Captures
  * the acquisition stack (once), inserts the new edges under

@@ -629,7 +629,7 @@ static void lk_app_retire_rec(uint32_t r)
 
 	lk_raw_lock(&lk_app.lock);
 	if (rec->node) {
-		lk_valid_retire(rec->node);
+		lk_graph_retire(rec->node);
 		__atomic_store_n(&rec->node, 0, __ATOMIC_RELEASE);
 		__atomic_fetch_add(&lk_app.epoch, 1, __ATOMIC_RELAXED);
 	}

@@ -1065,6 +1065,8 @@ static void lk_print_graph(struct lk_sym *sym)
 		unsigned occ = 0;
 		const char *viol = NULL;
 
+		if (!e)
+			continue;       /* freed: its program lock is gone */
 		/* program locks: the edges of violations, and the first others */
 		if (lk_app_is_node(e->from) || lk_app_is_node(e->to)) {
 			app_edges++;

@@ -49,6 +49,9 @@ void lk_halt_if_asked(void);
 void lk_report_graph_full(void);
 void lk_report_violations_full(void);
 
+/* Retire a node (its edges go) under the runtime's graph lock (lk.c). */
+void lk_graph_retire(uint32_t node);
+
 /* Insert new edges (held -> node) under the runtime's graph lock (lk.c). */
 void lk_graph_add_edges(const struct lk_held *held, unsigned nheld, uint32_t node, bool shared,
 			const struct lk_edge_src *src, struct lk_verdict *v);

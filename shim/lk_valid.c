@@ -13,8 +13,13 @@
  *    read lock-free with acquire loads (the fast path).
  *  - lk_graph.mark[], .via[], .queue[], .epoch: scratch of the cycle
  *    search, under the graph lock.
- *  - lk_graph.dead[]: set by lk_valid_retire (atomic byte stores, from
- *    any thread), read by the search.
+ *  - lk_graph.dead[]: set by lk_valid_retire (under the graph lock, atomic
+ *    byte stores), read by the search.
+ *  - freed edges (lk_graph.free_head, .nlive): under the graph lock.  A
+ *    retired node's edges are freed: the ones out of it at once, the ones
+ *    into it when the search next walks past them (or a sweep when the
+ *    table is full).  A freed edge leaves a tombstone in the hash (readers
+ *    probe past it; an insert may take it) and its record is reused.
  *  - lk_graph.max_classes, .max_edges, .hash_mask, .max_nodes and the
  *    node array pointers: set once by lk_valid_set_limits and
  *    lk_valid_set_nodes before any thread runs.
@@ -65,11 +70,16 @@ static uint32_t lk_node_queue[2 * (LK_CLASSES_HARD + 1)];
 static uint8_t lk_node_dead[LK_CLASSES_HARD + 1];
 
 #define LK_VIA_BIT 0x80000000u  /* in via[]: the state bit of the node before */
+#define LK_EDGE_TOMB 0xffffffffu        /* in hash[]: a freed edge was here */
+
+static void lk_edge_free(uint32_t id);
 
 static struct {
 	unsigned max_classes, max_edges, hash_mask;
 	unsigned max_nodes;                     /* node ids 1..max_nodes */
-	uint32_t nedges;                        /* ids 1..nedges in use */
+	uint32_t nedges;                        /* ids 1..nedges given out */
+	uint32_t nlive;                         /* of which not freed */
+	uint32_t free_head;                     /* freed ids, through .next */
 	uint32_t lost;                          /* edges dropped: table full */
 	uint32_t epoch;                         /* search generation */
 	uint32_t *out;                          /* first edge id out of a node */
@@ -182,8 +192,14 @@ unsigned lk_valid_max_nodes(void)
 
 void lk_valid_retire(uint32_t node)
 {
-	if (node && node <= lk_graph.max_nodes)
-		__atomic_store_n(&lk_graph.dead[node], 1, __ATOMIC_RELAXED);
+	if (!node || node > lk_graph.max_nodes)
+		return;
+	__atomic_store_n(&lk_graph.dead[node], 1, __ATOMIC_RELAXED);
+	for (uint32_t id = lk_graph.out[node], next; id; id = next) {
+		next = lk_graph.edge[id - 1].next;
+		lk_edge_free(id);
+	}
+	__atomic_store_n(&lk_graph.out[node], 0, __ATOMIC_RELAXED);
 }
 
 /* ---- the table of distinct violations ---- */
@@ -306,6 +322,8 @@ static inline uint32_t lk_edge_find_mode(uint32_t from, uint32_t to, uint32_t mo
 
 		if (id == 0)
 			return 0;
+		if (id == LK_EDGE_TOMB)
+			continue;
 		e = &lk_graph.edge[id - 1];
 		if (e->from == from && e->to == to && (e->flags & LK_EDGE_MODES) == modes)
 			return id;
@@ -325,9 +343,85 @@ static void lk_edge_publish(uint32_t id)
 	unsigned mask = lk_graph.hash_mask;
 	unsigned i = lk_edge_hash(lk_edge_key(e->from, e->to, e->flags)) & mask;
 
-	while (__atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED))
+	for (;;) {
+		uint32_t cur = __atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED);
+
+		if (cur == 0 || cur == LK_EDGE_TOMB)
+			break;
 		i = (i + 1) & mask;
+	}
 	__atomic_store_n(&lk_graph.hash[i], id, __ATOMIC_RELEASE);
+}
+
+/*
+ * Under the graph lock: take edge id out of the hash (a tombstone; when
+ * the next slot is empty, the tombstones before it become empty too: no
+ * reader can be looking for a key beyond an empty slot) and put its
+ * record on the free list.
+ */
+static void lk_edge_free(uint32_t id)
+{
+	struct lk_edge *e = &lk_graph.edge[id - 1];
+	unsigned mask = lk_graph.hash_mask;
+	unsigned i = lk_edge_hash(lk_edge_key(e->from, e->to, e->flags)) & mask;
+
+	while (__atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED) != id)
+		i = (i + 1) & mask;
+	__atomic_store_n(&lk_graph.hash[i], LK_EDGE_TOMB, __ATOMIC_RELEASE);
+	if (__atomic_load_n(&lk_graph.hash[(i + 1) & mask], __ATOMIC_RELAXED) == 0)
+		for (; __atomic_load_n(&lk_graph.hash[i], __ATOMIC_RELAXED) == LK_EDGE_TOMB;
+		     i = (i - 1) & mask)
+			__atomic_store_n(&lk_graph.hash[i], 0, __ATOMIC_RELEASE);
+	__atomic_store_n(&e->from, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&e->to, 0, __ATOMIC_RELAXED);
+	e->next = lk_graph.free_head;
+	lk_graph.free_head = id;
+	lk_graph.nlive--;
+}
+
+static inline bool lk_is_dead(uint32_t n)
+{
+	return __atomic_load_n(&lk_graph.dead[n], __ATOMIC_RELAXED) != 0;
+}
+
+/* Under the graph lock: free the edges of node c's list that lead to retired nodes. */
+static void lk_edges_prune(uint32_t c)
+{
+	uint32_t *prev = &lk_graph.out[c];
+
+	while (*prev) {
+		uint32_t id = *prev;
+		struct lk_edge *e = &lk_graph.edge[id - 1];
+
+		if (lk_is_dead(e->to)) {
+			*prev = e->next;
+			lk_edge_free(id);
+		} else {
+			prev = &e->next;
+		}
+	}
+}
+
+/* Under the graph lock: a free edge id, 0 when the table is full even after a sweep. */
+static uint32_t lk_edge_alloc(void)
+{
+	uint32_t id = lk_graph.free_head;
+
+	if (!id && lk_graph.nedges >= lk_graph.max_edges && lk_graph.max_nodes > LK_CLASSES_HARD) {
+		for (uint32_t c = 1; c <= lk_graph.max_nodes; c++)
+			if (lk_graph.out[c])
+				lk_edges_prune(c);
+		id = lk_graph.free_head;
+	}
+	if (id) {
+		lk_graph.free_head = lk_graph.edge[id - 1].next;
+	} else if (lk_graph.nedges < lk_graph.max_edges) {
+		id = lk_graph.nedges + 1;
+	} else {
+		return 0;
+	}
+	lk_graph.nlive++;
+	return id;
 }
 
 uint32_t lk_valid_find_edge(uint32_t from, uint32_t to)
@@ -337,8 +431,9 @@ uint32_t lk_valid_find_edge(uint32_t from, uint32_t to)
 
 const struct lk_edge *lk_valid_edge(uint32_t id)
 {
-	if (id == 0 || id > __atomic_load_n(&lk_graph.nedges, __ATOMIC_ACQUIRE))
-		return NULL;
+	if (id == 0 || id > __atomic_load_n(&lk_graph.nedges, __ATOMIC_ACQUIRE) ||
+	    !__atomic_load_n(&lk_graph.edge[id - 1].from, __ATOMIC_RELAXED))
+		return NULL;    /* never given out, or freed */
 	return &lk_graph.edge[id - 1];
 }
 
@@ -398,7 +493,7 @@ unsigned lk_valid_before_acquire_mode(const struct lk_held *held, unsigned nheld
 				      uint32_t cls, int rank, bool shared,
 				      struct lk_verdict *v)
 {
-	bool full = __atomic_load_n(&lk_graph.nedges, __ATOMIC_RELAXED) >= lk_graph.max_edges;
+	bool full = __atomic_load_n(&lk_graph.nlive, __ATOMIC_RELAXED) >= lk_graph.max_edges;
 
 	v->nnew = 0;
 	v->nrepeat = 0;
@@ -460,6 +555,8 @@ static bool lk_graph_bfs_mode(uint32_t from, unsigned from_bit, uint32_t to, uns
 	while (head < tail) {
 		uint32_t st = lk_graph.queue[head++], c = st >> 1, bit = st & 1;
 
+		if (lk_graph.max_nodes > LK_CLASSES_HARD)
+			lk_edges_prune(c);      /* edges into retired program locks go */
 		for (uint32_t id = lk_graph.out[c]; id; id = lk_graph.edge[id - 1].next) {
 			const struct lk_edge *e = &lk_graph.edge[id - 1];
 			uint32_t nb = (e->flags & LK_EDGE_TO_SHARED) ? 1 : 0, ns = e->to * 2 + nb;
@@ -468,7 +565,7 @@ static bool lk_graph_bfs_mode(uint32_t from, unsigned from_bit, uint32_t to, uns
 			    (bit && (e->flags & LK_EDGE_FROM_SHARED)) ||
 			    lk_graph.mark[ns] == ep ||
 			    (nb && lk_graph.mark[e->to * 2] == ep) ||  /* entered exclusive already: stronger */
-			    (e->to != to && __atomic_load_n(&lk_graph.dead[e->to], __ATOMIC_RELAXED)))
+			    (e->to != to && lk_is_dead(e->to)))
 				continue;
 			lk_graph.mark[ns] = ep;
 			lk_graph.via[ns] = id | (bit ? LK_VIA_BIT : 0);
@@ -561,12 +658,12 @@ unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
 
 		if (!(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
 			continue;       /* another thread (or entry) added it */
-		if (lk_graph.nedges >= lk_graph.max_edges) {
+		id = lk_edge_alloc();
+		if (!id) {
 			lk_graph.lost++;
 			v->full = true;
 			continue;
 		}
-		id = lk_graph.nedges + 1;
 		e = &lk_graph.edge[id - 1];
 		*e = (struct lk_edge){
 			.from = h, .to = cls,
@@ -585,7 +682,8 @@ unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
 			e->flags |= LK_EDGE_CYCLE;
 		e->next = lk_graph.out[h];
 		__atomic_store_n(&lk_graph.out[h], id, __ATOMIC_RELAXED);   /* read by lk_valid_memory */
-		__atomic_store_n(&lk_graph.nedges, id, __ATOMIC_RELEASE);
+		if (id > lk_graph.nedges)
+			__atomic_store_n(&lk_graph.nedges, id, __ATOMIC_RELEASE);
 		lk_edge_publish(id);
 		if (e->flags & LK_EDGE_CYCLE)
 			lk_verdict_cycle(v, i, id);
@@ -599,7 +697,7 @@ unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
 
 int lk_valid_check(const char **why)
 {
-	unsigned n = lk_valid_nedges(), in_hash = 0, in_lists = 0;
+	unsigned n = lk_valid_nedges(), live = 0, in_hash = 0, in_lists = 0, nfree = 0;
 
 	*why = NULL;
 	if (n > lk_graph.max_edges)
@@ -607,6 +705,9 @@ int lk_valid_check(const char **why)
 	for (uint32_t id = 1; id <= n && !*why; id++) {
 		const struct lk_edge *e = &lk_graph.edge[id - 1];
 
+		if (!e->from && !e->to)
+			continue;       /* freed */
+		live++;
 		if (!e->from || !e->to || e->from == e->to)
 			*why = "an edge with a zero or self end";
 		else if (lk_edge_find_mode(e->from, e->to, e->flags) != id)
@@ -614,17 +715,24 @@ int lk_valid_check(const char **why)
 		else if ((e->flags & LK_EDGE_CYCLE) && (e->flags & LK_EDGE_RANKBAD))
 			*why = "an edge both against the ranks and closing a cycle";
 	}
-	for (unsigned i = 0; i <= lk_graph.hash_mask && !*why; i++)
-		in_hash += __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE) != 0;
+	for (uint32_t id = lk_graph.free_head; id && !*why && nfree <= n; id = lk_graph.edge[id - 1].next)
+		nfree++;
+	if (!*why && (live != lk_graph.nlive || nfree + live != n))
+		*why = "live and freed edges do not add up";
+	for (unsigned i = 0; i <= lk_graph.hash_mask && !*why; i++) {
+		uint32_t id = __atomic_load_n(&lk_graph.hash[i], __ATOMIC_ACQUIRE);
+
+		in_hash += id != 0 && id != LK_EDGE_TOMB;
+	}
 	for (unsigned c = 1; c <= lk_graph.max_nodes && !*why; c++)
 		for (uint32_t id = lk_graph.out[c]; id && !*why; id = lk_graph.edge[id - 1].next) {
 			if (id > n || lk_graph.edge[id - 1].from != c)
 				*why = "an adjacency list holds a foreign edge";
 			in_lists++;
 		}
-	if (!*why && in_hash != n)
+	if (!*why && in_hash != live)
 		*why = "the hash holds more or fewer ids than edges";
-	if (!*why && in_lists != n)
+	if (!*why && in_lists != live)
 		*why = "the adjacency lists hold more or fewer edges than recorded";
 	return *why ? -EINVAL : 0;
 }

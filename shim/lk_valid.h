@@ -158,7 +158,12 @@ unsigned lk_valid_max_violations(void);
 int lk_valid_set_nodes(unsigned max_nodes);
 unsigned lk_valid_max_nodes(void);
 
-/* Node id no longer stands for a live lock: the cycle search skips it. */
+/*
+ * Node id no longer stands for a live lock (with the graph lock held):
+ * its edges are freed (those out of it now, those into it when the
+ * search next passes them, or in a sweep when the table is full) and
+ * the cycle search never enters it.
+ */
 void lk_valid_retire(uint32_t node);
 
 /*

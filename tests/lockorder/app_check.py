@@ -101,6 +101,8 @@ SCENARIOS = {
     "window-small-table": ("app_window", [], False, [], ["131072 locks, window 5"]),
     "philo": ("app_philo", [], False, [V("cycle", "philosopher", 5, 1000, threads=5)], ["meals 5000"]),
     "fork": ("app_fork", [], False, CANARY, ["children exited 0: 20 of 20"]),
+    "history": ("app_history", [], False, [V("cycle", "take_ba", 2, 1)], []),
+    "threads": ("app_threads", [], False, CANARY, ["total 80000"]),
     "kinds": ("app_kinds", [], False,
               [V("cycle", "timed_ba", 2, 1), V("cycle", "spin_ba", 2, 1), V("cycle", "mtx_ba", 2, 1),
                V("cycle", "rwtimed_ba", 2, 1)], []),

@@ -738,6 +738,13 @@ static const struct lk_app_rec *lk_app_rec_by_node(uint32_t node)
 	return r ? &lk_app.rec[r] : NULL;
 }
 
+uintptr_t lk_app_node_addr(uint32_t node)
+{
+	const struct lk_app_rec *rec = lk_app_rec_by_node(node);
+
+	return rec ? rec->addr : 0;
+}
+
 unsigned lk_app_type_of_node(uint32_t node)
 {
 	const struct lk_app_rec *rec = lk_app_rec_by_node(node);

@@ -212,6 +212,7 @@ bool lk_app_is_node(uint32_t node);
 /* "mutex 0x55d0c8e4a040" (type and address of the node's lock). */
 void lk_app_node_name(uint32_t node, char *buf, size_t cap);
 unsigned lk_app_type_of_node(uint32_t node);    /* enum lk_app_type */
+uintptr_t lk_app_node_addr(uint32_t node);      /* 0 if unknown */
 
 struct lk_app_stat {
 	uintptr_t addr;

@@ -59,7 +59,7 @@ static const char *lk_name(const struct lk_lock *l)
 
 /* Names of program locks are built in a few rotating per-thread buffers. */
 #define LK_NBUF 8
-static __thread char lk_nbuf[LK_NBUF][96] __attribute__((tls_model("initial-exec")));
+static __thread char lk_nbuf[LK_NBUF][160] __attribute__((tls_model("initial-exec")));
 static __thread unsigned lk_nbuf_next __attribute__((tls_model("initial-exec")));
 
 static char *lk_nbuf_take(void)
@@ -67,12 +67,40 @@ static char *lk_nbuf_take(void)
 	return lk_nbuf[lk_nbuf_next++ % LK_NBUF];
 }
 
+/*
+ * The symbolizer session of the report being written, if any: program
+ * locks that are variables of a module (globals, statics) are then named
+ * by their symbol as well ("mutex 0x55f1db9be180 (table_lock)").
+ */
+static __thread struct lk_sym *lk_cur_sym __attribute__((tls_model("initial-exec")));
+
+/* " (name)" or " (name+off)" of a data address, "" when it has no symbol. */
+static void lk_addr_symbol(uintptr_t addr, char *out, size_t cap)
+{
+	struct lk_frame f;
+
+	out[0] = 0;
+	if (!lk_cur_sym || !addr)
+		return;
+	lk_sym_resolve(lk_cur_sym, addr + 1, &f);       /* resolve takes return addresses */
+	if (!f.func[0] || f.off == 0 || f.off - 1 > 4096)
+		return;
+	if (f.off == 1)
+		snprintf(out, cap, " (%.60s)", f.func);
+	else
+		snprintf(out, cap, " (%.60s+%lu)", f.func, f.off - 1);
+}
+
 const char *lk_node_name(uint32_t id)
 {
 	if (lk_app_is_node(id)) {
-		char *buf = lk_nbuf_take();
+		char *buf = lk_nbuf_take(), sym[80];
+		size_t n;
 
 		lk_app_node_name(id, buf, sizeof(lk_nbuf[0]));
+		lk_addr_symbol(lk_app_node_addr(id), sym, sizeof(sym));
+		n = strlen(buf);
+		snprintf(buf + n, sizeof(lk_nbuf[0]) - n, "%s", sym);
 		return buf;
 	} else {
 		const struct lk_class *c = lk_class_by_id((uint16_t)id);
@@ -100,9 +128,14 @@ static const char *lk_app_held_name(const struct lk_held *h)
 
 	if (h->cls)
 		return lk_node_name(h->cls);
-	buf = lk_nbuf_take();
-	snprintf(buf, sizeof(lk_nbuf[0]), "%s 0x%lx",
-		 lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(h)), (unsigned long)h->lock);
+	{
+		char sym[80];
+
+		buf = lk_nbuf_take();
+		lk_addr_symbol((uintptr_t)h->lock, sym, sizeof(sym));
+		snprintf(buf, sizeof(lk_nbuf[0]), "%s 0x%lx%s",
+			 lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(h)), (unsigned long)h->lock, sym);
+	}
 	return buf;
 }
 
@@ -517,6 +550,7 @@ static void lk_report_end(struct shim_logbuf *b, struct lk_sym *sym)
 	if (!lk_config.json)
 		shim_logbuf_printf(b, "==vadshim== end of report\n");
 	shim_logbuf_flush(b);
+	lk_cur_sym = NULL;
 	lk_sym_close(sym);
 	lk_halt_if_asked();
 }
@@ -781,6 +815,7 @@ static int lk_app_report_begin(struct lk_sym *sym, const struct lk_held_view *hv
 			       uintptr_t pc, const struct lk_verdict *v)
 {
 	lk_sym_open(sym);
+	lk_cur_sym = sym;
 	if (v ? lk_supp_order(sym, hv, stack, pc, 0, v) : (lk_supp.n && lk_supp_stack(sym, stack, pc, 0))) {
 		lk_sym_close(sym);
 		return -1;
@@ -796,6 +831,7 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 	struct lk_sym sym;
 
 	if (lk_app_report_begin(&sym, hv, stack, pc, v) != 0) {
+		lk_cur_sym = NULL;
 		lk_suppress_all(hv, v, node);
 		return;
 	}
@@ -890,9 +926,11 @@ void lk_report_app_recursive(const struct lk_held_view *hv, const void *lock, ui
 	bool errck = type == LK_APP_MUTEX_ERRORCHECK;
 
 	lk_sym_open(&sym);
+	lk_cur_sym = &sym;
 	if (lk_supp.n && (lk_supp_stack(&sym, stack, pc, 0) ||
 			  (h && lk_supp_stack(&sym, h->stack, h->pc, 0)))) {
 		lk_valid_suppress(LK_VIOL_RECURSIVE, node, node);
+		lk_cur_sym = NULL;
 		lk_sym_close(&sym);
 		return;
 	}
@@ -932,8 +970,10 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 		"not held by this thread: the call fails with EPERM" : "not held by this thread";
 
 	lk_sym_open(&sym);
+	lk_cur_sym = &sym;
 	if (lk_supp.n && lk_supp_stack(&sym, 0, pc, 0)) {
 		lk_valid_suppress(LK_VIOL_BAD_UNLOCK, 0, node);
+		lk_cur_sym = NULL;
 		lk_sym_close(&sym);
 		return;
 	}
@@ -950,6 +990,7 @@ void lk_report_app_bad_unlock(const void *lock, uint32_t node, unsigned type, ui
 				   lk_node_name(node), lk_tid(), why, (unsigned long)pc, where);
 	}
 	shim_logbuf_flush(&b);
+	lk_cur_sym = NULL;
 	lk_sym_close(&sym);
 	lk_halt_if_asked();
 }
@@ -1267,12 +1308,18 @@ static void lk_print_app_lockstat_human(struct shim_logbuf *b, struct lk_sym *sy
 	for (unsigned i = 0; i < n; i++) {
 		struct lk_app_stat st;
 
+		char name[80];
+
 		lk_app_stat_get(lk_print.top[i], &st);
 		lk_sym_format(sym, st.site, where, sizeof(where));
+		lk_cur_sym = sym->dwfl ? sym : NULL;
+		lk_addr_symbol(st.addr, name, sizeof(name));
+		lk_cur_sym = NULL;
 		shim_logbuf_printf(b, "  %-4u 0x%-16lx %-12s", i + 1, (unsigned long)st.addr,
 				   lk_app_kind(st.type));
 		lk_put_app_row(b, &st);
-		shim_logbuf_printf(b, "  %s%s\n", where, st.gens > 1 ? " (several locks at this address)" : "");
+		shim_logbuf_printf(b, "  %s%s%s\n", where, st.gens > 1 ? " (several locks at this address)" : "",
+				   name[0] ? name : "");
 	}
 	if (total > n)
 		shim_logbuf_printf(b, "  (%u more locks not shown: raise lockstat_max=)\n", total - n);
@@ -1287,9 +1334,21 @@ static void lk_print_app_lockstat_json(struct shim_logbuf *b, struct lk_sym *sym
 	for (unsigned i = 0; i < n; i++) {
 		struct lk_app_stat st;
 
+		char name[80];
+
 		lk_app_stat_get(lk_print.top[i], &st);
-		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"kind\":\"%s\",\"instances\":%u,\"site\":",
-				   i ? "," : "", (unsigned long)st.addr, lk_app_kind(st.type), st.gens);
+		lk_cur_sym = sym->dwfl ? sym : NULL;
+		lk_addr_symbol(st.addr, name, sizeof(name));
+		lk_cur_sym = NULL;
+		shim_logbuf_printf(b, "%s{\"addr\":\"0x%lx\",\"name\":", i ? "," : "", (unsigned long)st.addr);
+		if (name[0]) {  /* " (sym)" -> "sym" */
+			name[strlen(name) - 1] = 0;
+			lk_json_str(b, name + 2);
+		} else {
+			lk_json_str(b, NULL);
+		}
+		shim_logbuf_printf(b, ",\"kind\":\"%s\",\"instances\":%u,\"site\":",
+				   lk_app_kind(st.type), st.gens);
 		lk_json_frame(b, sym, st.site);
 		shim_logbuf_printf(b, ",\"acquisitions\":%llu,\"contentions\":%llu,\"changes\":%llu,"
 				   "\"wait_ns\":%llu,\"wait_max_ns\":%llu,\"hold_ns\":%llu,\"hold_max_ns\":%llu}",
@@ -1423,18 +1482,21 @@ void lk_lockstat_print_signal(void)
 bool lk_report_exit(void)
 {
 	bool fail = lk_valid_distinct() > lk_valid_suppressed() || lk_valid_lost();
-	bool need_sym = lk_config.json || lk_config.lockstat;
+	bool need_sym = lk_config.json || lk_config.lockstat || (lk_app_on && lk_valid_distinct());
 	struct lk_sym sym = { .dwfl = NULL };
 
 	if (!lk_print_enter())
 		return fail;
-	if (need_sym)
+	if (need_sym) {
 		lk_sym_open(&sym);
+		lk_cur_sym = lk_app_on ? &sym : NULL;
+	}
 	lk_print_summary();
 	if (lk_config.json)
 		lk_print_graph(&sym);
 	if (lk_config.lockstat)
 		lk_print_lockstat(&sym, "at exit");
+	lk_cur_sym = NULL;
 	if (need_sym)
 		lk_sym_close(&sym);
 	lk_print_leave();

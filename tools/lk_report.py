@@ -111,7 +111,7 @@ def lockstat(s):
         for i, r in enumerate(s["locks"]):
             a, c = r["acquisitions"], r["contentions"]
             out.append("  %-4d %-16s %-12s %12d %10d %6.2f %9d %11s %9s %9s %11s %9s %9s  %s" % (
-                i + 1, r["addr"], r["kind"], a, c, 100.0 * c / a if a else 0, r["changes"],
+                i + 1, r.get("name") or r["addr"], r["kind"], a, c, 100.0 * c / a if a else 0, r["changes"],
                 ms(r["wait_ns"]), us(r["wait_ns"] / c if c else 0), us(r["wait_max_ns"]),
                 ms(r["hold_ns"]), us(r["hold_ns"] / a if a else 0), us(r["hold_max_ns"]),
                 frame(r["site"])))

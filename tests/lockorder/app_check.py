@@ -171,12 +171,10 @@ def run_program(argv, env, hangs, tmp, tag, log_prefix=None, wait_report=None):
                 if ready:
                     break
                 time.sleep(0.05)
-            seen_at = time.monotonic()
             time.sleep(1.0)
             expect(alive(p), "%s: the process should be blocked for ever, but it exited (%s)"
                    % (tag, p.poll()))
-            expect(time.monotonic() - seen_at >= 1.0 and "blocking" in read(out_path),
-                   "%s: never printed 'blocking'" % tag)
+            expect("blocking" in read(out_path), "%s: never printed 'blocking'" % tag)
     finally:
         if alive(p):
             os.killpg(p.pid, signal.SIGKILL)
@@ -353,9 +351,10 @@ def run_real(argv, lib, tmp, timeout, cwd=None, env_extra=None):
         sys.stdout.write(json.dumps(v)[:3000] + "\n")
     expect(not viols, "%d violation reports, expected none" % len(viols))
     graphs = [o for o in objs if o.get("type") == "graph"]
-    expect(graphs, "graph objects at exit (lockdep=app was active)")
-    print("time: native %.1f s, lockdep=app %.1f s; %d process logs, %d graph edges in all"
-          % (res[0][1], res[1][1], len(logs), sum(len(g.get("edges") or []) for g in graphs)))
+    app_edges = sum(g.get("app_edges", 0) + g.get("app_edges_omitted", 0) for g in graphs)
+    expect(app_edges > 0, "the graphs at exit hold orders between program locks (lockdep=app saw them)")
+    print("time: native %.1f s, lockdep=app %.1f s; %d process logs, %d orders between program locks"
+          % (res[0][1], res[1][1], len(logs), app_edges))
     return res[0][0], res[1][0], graphs
 
 
@@ -491,9 +490,9 @@ def real_python_tests(lib):
             sys.stdout.write(json.dumps(v)[:3000] + "\n")
         expect(not viols, "%d violation reports, expected none" % len(viols))
         graphs = [o for o in objs if o.get("type") == "graph"]
-        edges = sum(len(g.get("edges") or []) for g in graphs)
-        expect(graphs and edges, "graph objects with edges at exit (lockdep=app saw the locks)")
-        print("%d process logs, %d graph edges in all" % (len(logs), edges))
+        edges = sum(g.get("app_edges", 0) + g.get("app_edges_omitted", 0) for g in graphs)
+        expect(edges > 0, "the graphs at exit hold orders between program locks (lockdep=app saw them)")
+        print("%d process logs, %d orders between program locks" % (len(logs), edges))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -47,10 +47,12 @@ def expect(cond, what):
     return cond
 
 
-def V(kind, func, length=None, count=None, threads=None):
+def V(kind, func, length=None, count=None, threads=None, **fields):
     """One expected violation: kind, a function in its stack, cycle length,
-    repeat count, number of distinct threads that took the cycle's edges."""
-    return {"kind": kind, "func": func, "length": length, "count": count, "threads": threads}
+    repeat count, number of distinct threads that took the cycle's edges,
+    and values of other keys of the violation object (README's JSON table)."""
+    return {"kind": kind, "func": func, "length": length, "count": count, "threads": threads,
+            "fields": fields}
 
 
 CANARY = [V("cycle", "canary_ba", 2, 1)]
@@ -58,7 +60,9 @@ CANARY = [V("cycle", "canary_ba", 2, 1)]
 # name: program, arguments, hangs (a real deadlock), expected violations,
 # lines stdout must contain (besides the native run's equality).
 SCENARIOS = {
-    "aa": ("app_aa", [], True, [V("recursive", "relock_a")], []),
+    "aa": ("app_aa", [], True, [V("recursive", "relock_a", errorcheck=False)], []),
+    "aa-spin": ("app_aa", ["spin"], True, [V("recursive", "relock_a")], []),
+    "aa-mtx": ("app_aa", ["mtx"], True, [V("recursive", "relock_a")], []),
     "aba": ("app_aba", [], True, [V("recursive", "a_b_a")], []),
     "abba": ("app_abba", [], False, [V("cycle", "take_ba", 2, 1)], []),
     "abba-2threads": ("app_abba_2threads", [], True, [V("cycle", None, 2, threads=2)], []),
@@ -74,7 +78,7 @@ SCENARIOS = {
     "recursive-balanced": ("app_recursive", ["balanced"], False, CANARY, []),
     "recursive-inversion": ("app_recursive", ["inversion"], False,
                             [V("cycle", "one_then_zero", 2, 1)], []),
-    "errorcheck-relock": ("app_errorcheck", ["relock"], False, [V("recursive", "relock_e")],
+    "errorcheck-relock": ("app_errorcheck", ["relock"], False, [V("recursive", "relock_e", errorcheck=True)],
                           ["relock: Resource deadlock avoided"]),
     "errorcheck-unlock": ("app_errorcheck", ["unlock"], False,
                           [V("bad_unlock", "unlock_free"), V("bad_unlock", "unlock_other"),
@@ -88,7 +92,7 @@ SCENARIOS = {
     "rwlock-wrelock": ("app_rwlock", ["wrelock"], False, [V("recursive", "w_r_w")],
                        ["write relock: Resource deadlock avoided"]),
     "condwait-silent": ("app_condwait", ["silent"], False, CANARY, ["sum 12502500"]),
-    "condwait-relock": ("app_condwait", ["relock"], False, [V("cycle", "wait_holding_w", 2, 1)], []),
+    "condwait-relock": ("app_condwait", ["relock"], False, [V("cycle", "wait_holding_w", 2, 1, cond_wait=True)], []),
     "reinit": ("app_reinit", [], False, CANARY, ["no cycle"]),
     "reuse": ("app_reuse", [], False, CANARY,
               ["malloc: address reused: yes", "calloc: address reused: yes",
@@ -214,6 +218,9 @@ def check_violations(objs, want, hung):
             continue
         v = match[0]
         left.remove(v)
+        for k, val in w["fields"].items():
+            got = v.get(k, v.get("acquiring", {}).get(k))   # top level, or the acquisition's
+            expect(got == val, "%s: %s is %r, expected %r" % (w["func"], k, got, val))
         if w["length"] is not None:
             c = [c for c in v.get("conflicts") or [] if c.get("kind") == "cycle"]
             expect(c and c[0].get("length") == w["length"],

@@ -5,6 +5,7 @@
  * Runs in the constructor, before the program's main and before any
  * thread of the program can enter the shim: no lock.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -41,8 +42,13 @@ static void apply_lock_config(void)
 		shim_opt.max_edges = LK_EDGES_HARD;
 	lk_set_limits(shim_opt.max_classes, shim_opt.max_edges, shim_opt.max_violations,
 		      shim_opt.lockstat_sites);
-	/* lockdep=app: the program's locks too (shim/wrap_pthread.c) */
-	if (shim_opt.lockdep == 2 && lk_app_enable(shim_opt.max_app_locks) != 0)
+	/* lockdep=app: the program's locks too (shim/wrap_pthread.c).  Not in a
+	 * ThreadSanitizer program: its interceptors come first and check the
+	 * locks themselves, and a report's symbolizer (libelf's fstat) would
+	 * loop through TSan's interceptor back into the shim. */
+	if (shim_opt.lockdep == 2 && dlsym(RTLD_DEFAULT, "__tsan_init")) {
+		shim_log("==vadshim== lockdep=app is off in a ThreadSanitizer program: TSan checks its locks\n");
+	} else if (shim_opt.lockdep == 2 && lk_app_enable(shim_opt.max_app_locks) != 0)
 		shim_log("==vadshim== cannot map the tables for lockdep=app (max_app_locks=%u): the program's locks are not checked\n",
 			 shim_opt.max_app_locks);
 }

@@ -38,6 +38,7 @@
 
 #include <errno.h>
 #include <link.h>
+#include <stdio.h>              /* fflush at exit only */
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -144,6 +145,7 @@ static struct {
 	uint64_t fork_skip;                     /* bit i: fork[i] not taken by prepare */
 	int classes_full_said, fork_full_said, overflow_said, graph_full_said;
 	int viol_full_said, exited;
+	int halting;                            /* halt_on_error: exiting from a report */
 } lk_rt;
 
 /* ---- the futex word ---- */
@@ -331,6 +333,7 @@ static struct lk_held_view lk_view(const struct lk_thread *t)
 void lk_halt_if_asked(void)
 {
 	if (lk_config.halt_on_error) {
+		__atomic_store_n(&lk_rt.halting, 1, __ATOMIC_RELAXED);
 		lk_atexit();
 		_exit(lk_config.exitcode);
 	}
@@ -838,7 +841,17 @@ void lk_atexit(void)
 	if (__atomic_exchange_n(&lk_rt.exited, 1, __ATOMIC_RELAXED))
 		return;
 	lk_in_runtime = 1;
-	if (lk_report_exit() && lk_config.exitcode)
+	if (lk_report_exit() && lk_config.exitcode) {
+		/*
+		 * At a normal exit (the shim's destructor, inside exit()), the
+		 * program's stdio buffers are flushed first, as exit() would
+		 * have: a program whose output goes to a pipe keeps it.  Not
+		 * when halting from a report, where the reporting thread may
+		 * hold a stream's lock.
+		 */
+		if (!__atomic_load_n(&lk_rt.halting, __ATOMIC_RELAXED))
+			fflush(NULL);
 		_exit(lk_config.exitcode);
+	}
 	lk_in_runtime = 0;
 }

@@ -63,6 +63,7 @@ struct lk_app_rec {
 };
 
 int lk_app_on;
+uint32_t lk_app_epoch;
 
 static struct {
 	uint32_t lock;                  /* bare futex word, see the top */
@@ -71,7 +72,6 @@ static struct {
 	struct lk_app_rec *rec;         /* ids 1..nrecs */
 	uint32_t nrecs;
 	uint32_t next_node, end_node;   /* nodes given out: [LK_NODE_APP_BASE, next) */
-	uint32_t epoch;                 /* bumped by every retire: clean caches */
 	uint64_t *pages;
 	uint32_t *node_rec;             /* [node - LK_NODE_APP_BASE]: its record */
 	uint32_t *node_gen;             /* ...and the record's gen then */
@@ -357,7 +357,7 @@ static void lk_app_resolve_held(struct lk_app_thread *t)
 static uint32_t lk_app_check(struct lk_app_thread *t, const void *lock, enum lk_app_type type,
 			     unsigned how, uintptr_t pc)
 {
-	uint32_t epoch = __atomic_load_n(&lk_app.epoch, __ATOMIC_RELAXED), node, stack = 0;
+	uint32_t epoch = __atomic_load_n(&lk_app_epoch, __ATOMIC_RELAXED), node, stack = 0;
 	bool shared = lk_app_shared(type, how);
 	const void *top = t->held[t->n - 1].lock;
 	struct lk_verdict v;
@@ -631,7 +631,7 @@ static void lk_app_retire_rec(uint32_t r)
 	if (rec->node) {
 		lk_graph_retire(rec->node);
 		__atomic_store_n(&rec->node, 0, __ATOMIC_RELEASE);
-		__atomic_fetch_add(&lk_app.epoch, 1, __ATOMIC_RELAXED);
+		__atomic_fetch_add(&lk_app_epoch, 1, __ATOMIC_RELAXED);
 	}
 	rec->gen++;
 	lk_raw_unlock(&lk_app.lock);

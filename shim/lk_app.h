@@ -86,6 +86,7 @@ struct lk_app_thread {
 	struct lk_held inl[LK_APP_HELD_INLINE];
 };
 extern __thread struct lk_app_thread lk_at __attribute__((tls_model("initial-exec")));
+extern uint32_t lk_app_epoch;   /* bumped by every retire: invalidates clean pairs */
 
 enum lk_app_go lk_app_before_slow(const void *lock, enum lk_app_type type, unsigned how,
 				  uintptr_t pc);
@@ -118,7 +119,14 @@ static inline uint16_t lk_app_held_flags(enum lk_app_type type, unsigned how)
 static inline enum lk_app_go lk_app_before(const void *lock, enum lk_app_type type,
 					   unsigned how, uintptr_t pc)
 {
-	if (__builtin_expect(lk_at.n == 0, 1))
+	struct lk_app_thread *t = &lk_at;
+
+	if (__builtin_expect(t->n == 0, 1))
+		return LK_APP_GO;
+	/* one lock held and this order found clean before (lk_app_check) */
+	if (t->n == 1 && t->clean_b == (uintptr_t)lock && t->held[0].lock != lock &&
+	    t->clean_a == (uintptr_t)t->held[0].lock && !(how & LK_APP_READ) &&
+	    t->clean_epoch == __atomic_load_n(&lk_app_epoch, __ATOMIC_RELAXED))
 		return LK_APP_GO;
 	return lk_app_before_slow(lock, type, how, pc);
 }

@@ -8,8 +8,11 @@
  *  - lk_supp (the suppression list): written once by lk_suppressions_load
  *    at init, before other threads run; read-only after, no lock;
  *  - lk_print.busy: an atomic flag that serializes the table printers
- *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static;
- *    a printer that finds it taken skips its print.
+ *    (exit, SIGUSR2, lk_lockstat_print), whose sort scratch is static
+ *    (order[], and top[]/top_key[] for the program-lock table); a printer
+ *    that finds it taken skips its print;
+ *  - lk_nbuf[], lk_cur_sym: thread-local (names of program locks, and the
+ *    symbolizer session of the report the thread is writing).
  * Reports build their text on the caller's stack (struct shim_logbuf) and
  * take no shim lock; symbolization (libdw) runs here only.
  */
@@ -498,13 +501,14 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 		const struct lk_edge *e = lk_valid_edge(v->path[c->path_off + k]);
 
 		if (c->path_len > 2 * LK_CYCLE_ENDS && k == LK_CYCLE_ENDS) {
-			shim_logbuf_printf(b, " -> ... (%u more) ...", c->path_len - 2 * LK_CYCLE_ENDS);
+			shim_logbuf_printf(b, " -> ... (%u more) ...",
+					   (c->cut ? c->path_total : c->path_len) - 2 * LK_CYCLE_ENDS);
 			k = c->path_len - LK_CYCLE_ENDS;
 			e = lk_valid_edge(v->path[c->path_off + k]);
 		}
 		shim_logbuf_printf(b, " -> %s", e ? lk_cname(e->to) : "?");
 	}
-	if (c->path_len < c->path_total)
+	if (c->path_len < c->path_total && !c->cut)
 		shim_logbuf_printf(b, " ... (%u more edges)", c->path_total - c->path_len);
 	shim_logbuf_printf(b, "\n  edge %s -> %s: this acquisition (stacks above)\n",
 			   lk_cname(first->from), lk_cname(first->to));
@@ -516,7 +520,7 @@ static void lk_put_cycle(struct shim_logbuf *b, struct lk_sym *sym, const struct
 		if (k >= LK_CYCLE_STACKS && k + 1 < c->path_len) {
 			if (!elided++)
 				shim_logbuf_printf(b, "  edges %u to %u of the cycle: first-seen stacks not shown\n",
-						   k + 1, c->path_len - 1);
+						   k + 1, (c->cut ? c->path_total : c->path_len) - 1);
 			continue;
 		}
 		shim_logbuf_printf(b, "  edge %s -> %s, first seen in thread %d, %s acquired at:\n",
@@ -852,7 +856,8 @@ void lk_report_app_order(const struct lk_held_view *hv, const void *lock, uint32
 			lk_json_str(&b, lk_app_held_name(&hv->held[c->held]));
 			shim_logbuf_printf(&b, ",\"held_class\":");
 			lk_json_str(&b, lk_app_type_name((enum lk_app_type)LK_HELD_APP_TYPE(&hv->held[c->held])));
-			shim_logbuf_printf(&b, ",\"length\":%u,\"gate\":", c->path_total);
+			shim_logbuf_printf(&b, ",\"length\":%u,\"edges_left_out\":%u,\"left_out_at\":%u,\"gate\":",
+					   c->path_total, c->path_total - c->path_len, c->cut);
 			lk_json_str(&b, lk_cycle_gate(v, c) ? lk_cname(lk_cycle_gate(v, c)) : NULL);
 			shim_logbuf_printf(&b, ",\"edges\":[");
 			for (unsigned k = 0; k < c->path_len; k++) {

@@ -505,6 +505,8 @@ unsigned lk_valid_before_acquire_mode(const struct lk_held *held, unsigned nheld
 		uint32_t h = held[i].cls;
 		uint32_t id;
 
+		if (h == 0)
+			continue;       /* not a node (its table was full): not checked */
 		if (lk_rank_bad(held[i].rank, rank))
 			lk_verdict_add(v, LK_VIOL_RANK, i, h, cls);
 		if (h == cls || i >= 64)
@@ -596,9 +598,10 @@ bool lk_valid_reaches(uint32_t a, uint32_t b)
  */
 static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
 {
+	enum { HALF = (LK_PATH_MAX - 1) / 2 };
 	const struct lk_edge *e = &lk_graph.edge[id - 1];
-	uint32_t rev[LK_PATH_MAX];
-	unsigned n = 0, total = 1;
+	uint32_t near_held[HALF], near_cls[HALF];       /* the latter a ring */
+	unsigned n = 0, total = 1, room;
 	struct lk_conflict *c;
 
 	if (!lk_valid_note(LK_VIOL_CYCLE, e->from, e->to)) {
@@ -610,24 +613,37 @@ static void lk_verdict_cycle(struct lk_verdict *v, unsigned i, uint32_t id)
 		v->nnew++;
 		return;
 	}
-	for (uint32_t st = lk_graph.end; (st >> 1) != e->to;) {
+	/* the search's path, walked back from held to cls: keep both ends */
+	for (uint32_t st = lk_graph.end; (st >> 1) != e->to; n++) {
 		uint32_t via = lk_graph.via[st], vid = via & ~LK_VIA_BIT;
 
-		if (n < LK_PATH_MAX)
-			rev[n++] = vid;
+		if (n < HALF)
+			near_held[n] = vid;
+		else
+			near_cls[(n - HALF) % HALF] = vid;
 		total++;
 		st = lk_graph.edge[vid - 1].from * 2 + (via & LK_VIA_BIT ? 1 : 0);
 	}
 	c = &v->c[v->nnew++];
 	*c = (struct lk_conflict){ .kind = LK_VIOL_CYCLE, .held = (uint8_t)i,
-				   .path_off = (uint8_t)v->npath, .path_total = total };
-	if (v->npath < LK_PATH_MAX)
-		v->path[v->npath++] = id;
-	/* rev[] runs from held back to cls: reverse it.  A cut path keeps the
-	   edges next to the new one. */
-	for (unsigned k = n; k-- > 0 && v->npath < LK_PATH_MAX;)
-		v->path[v->npath++] = rev[k];
-	c->path_len = (uint8_t)(v->npath - c->path_off);
+				   .path_off = (uint16_t)v->npath, .path_total = total };
+	room = LK_PATH_MAX - v->npath;
+	if (room == 0)
+		return;
+	v->path[v->npath++] = id;
+	room--;
+	/* cls side first (the ring, newest first), then the held side reversed */
+	if (n > HALF) {
+		unsigned m = n - HALF < HALF ? n - HALF : HALF;
+
+		for (unsigned k = 0; k < m && room; k++, room--)
+			v->path[v->npath++] = near_cls[(n - HALF - 1 - k) % HALF];
+		if (n > 2 * HALF)
+			c->cut = (uint16_t)(v->npath - c->path_off);
+	}
+	for (unsigned k = n < HALF ? n : HALF; k-- > 0 && room; room--)
+		v->path[v->npath++] = near_held[k];
+	c->path_len = (uint16_t)(v->npath - c->path_off);
 }
 
 /* The outermost held class other than the edge's ends: a possible gate lock. */
@@ -656,7 +672,7 @@ unsigned lk_valid_add_edges_mode(const struct lk_held *held, unsigned nheld,
 		uint32_t id;
 		struct lk_edge *e;
 
-		if (!(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
+		if (!h || !(v->missing & (1ull << i)) || lk_edge_find_mode(h, cls, modes))
 			continue;       /* another thread (or entry) added it */
 		id = lk_edge_alloc();
 		if (!id) {

@@ -91,7 +91,10 @@ enum lk_viol_kind {
 struct lk_conflict {
 	uint8_t kind;           /* enum lk_viol_kind */
 	uint8_t held;           /* index into the held list passed in */
-	uint8_t pad_[2];
+	uint16_t cut;           /* LK_VIOL_CYCLE longer than the path kept: the
+				   edges from path_total - path_len on were left
+				   out before this index (both ends are kept);
+				   0 = nothing left out */
 	uint16_t path_off;      /* LK_VIOL_CYCLE: first edge in v->path */
 	uint16_t path_len;      /* edges stored in v->path */
 	uint32_t path_total;    /* edges in the whole cycle (>= path_len) */

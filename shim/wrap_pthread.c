@@ -553,7 +553,29 @@ SHIM_EXPORT void *realloc(void *p, size_t n)
 	return q;
 }
 
-/* Resolve both before the program runs, while it has one thread. */
+/*
+ * Resolve every next definition before the program runs, while it has
+ * one thread: a first lock call must not run dlsym, which may allocate,
+ * and an allocator's lock would come back here.  A function this glibc
+ * does not have (or has in a library the program did not load) stays
+ * unresolved: only a call to it, which cannot happen then, would look
+ * again.
+ */
+#define WP_PRIME(name)                                                                 \
+	do {                                                                           \
+		void *p_ = dlsym(RTLD_NEXT, #name);                                    \
+		if (p_)                                                                \
+			atomic_store_explicit(&shim_real_##name##_p, (__typeof__(&name))p_, \
+					      memory_order_relaxed);                   \
+	} while (0)
+#define WP_PRIME_COND(var, name, version)                                              \
+	do {                                                                           \
+		void *p_ = dlvsym(RTLD_NEXT, name, version);                           \
+		if (p_)                                                                \
+			atomic_store_explicit(&var, (__typeof__(atomic_load(&var)))p_,    \
+					      memory_order_relaxed);                   \
+	} while (0)
+
 __attribute__((constructor(102))) static void wp_resolve_early(void)
 {
 	void *f = wp_resolve_alloc("free"), *r = wp_resolve_alloc("realloc");
@@ -562,4 +584,38 @@ __attribute__((constructor(102))) static void wp_resolve_early(void)
 		atomic_store_explicit(&wp_free_p, (void (*)(void *))f, memory_order_relaxed);
 	if (r)
 		atomic_store_explicit(&wp_realloc_p, (void *(*)(void *, size_t))r, memory_order_relaxed);
+	WP_PRIME(pthread_mutex_init);
+	WP_PRIME(pthread_mutex_destroy);
+	WP_PRIME(pthread_mutex_lock);
+	WP_PRIME(pthread_mutex_trylock);
+	WP_PRIME(pthread_mutex_timedlock);
+	WP_PRIME(pthread_mutex_clocklock);
+	WP_PRIME(pthread_mutex_unlock);
+	WP_PRIME(pthread_rwlock_init);
+	WP_PRIME(pthread_rwlock_destroy);
+	WP_PRIME(pthread_rwlock_rdlock);
+	WP_PRIME(pthread_rwlock_wrlock);
+	WP_PRIME(pthread_rwlock_tryrdlock);
+	WP_PRIME(pthread_rwlock_trywrlock);
+	WP_PRIME(pthread_rwlock_timedrdlock);
+	WP_PRIME(pthread_rwlock_timedwrlock);
+	WP_PRIME(pthread_rwlock_clockrdlock);
+	WP_PRIME(pthread_rwlock_clockwrlock);
+	WP_PRIME(pthread_rwlock_unlock);
+	WP_PRIME(pthread_spin_init);
+	WP_PRIME(pthread_spin_destroy);
+	WP_PRIME(pthread_spin_lock);
+	WP_PRIME(pthread_spin_trylock);
+	WP_PRIME(pthread_spin_unlock);
+	WP_PRIME(mtx_init);
+	WP_PRIME(mtx_destroy);
+	WP_PRIME(mtx_lock);
+	WP_PRIME(mtx_trylock);
+	WP_PRIME(mtx_timedlock);
+	WP_PRIME(mtx_unlock);
+	WP_PRIME(cnd_wait);
+	WP_PRIME(cnd_timedwait);
+	WP_PRIME_COND(wp_cond_wait_p, "pthread_cond_wait", "GLIBC_2.3.2");
+	WP_PRIME_COND(wp_cond_timedwait_p, "pthread_cond_timedwait", "GLIBC_2.3.2");
+	WP_PRIME_COND(wp_cond_clockwait_p, "pthread_cond_clockwait", "GLIBC_2.30");
 }

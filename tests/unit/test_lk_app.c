@@ -7,10 +7,12 @@
  * Each case says how many new distinct violations it must produce; the
  * graph's invariant checker runs after each.
  *
- * Single-threaded.  Reports go to stderr (they are expected where a case
+ * Single-threaded but for the last case (four threads at once, for the
+ * TSan build).  Reports go to stderr (they are expected where a case
  * wants a violation).  Prints one line per failed check and "N passed,
  * N failed".
  */
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -78,6 +80,28 @@ static void abba(void *a, void *b, enum lk_app_type ta, unsigned ha, enum lk_app
 	take(a, ta, ha);
 	drop(a, ta);
 	drop(b, tb);
+}
+
+/* Threads: consistent orders on shared locks, private locks retired and reused. */
+static void *worker(void *arg)
+{
+	uintptr_t t = (uintptr_t)arg;
+
+	for (unsigned k = 0; k < 20000; k++) {
+		void *mine = &heap_like[12 + t % 4];
+
+		if (k % 64 == 0 && t < 4)
+			lk_app_retire(mine);
+		take(locks[40], M, 0);
+		if (t < 4)
+			take(mine, M, 0);
+		take(locks[41 + k % 8], M, 0);
+		drop(locks[41 + k % 8], M);
+		if (t < 4)
+			drop(mine, M);
+		drop(locks[40], M);
+	}
+	return NULL;
 }
 
 int main(void)
@@ -295,6 +319,18 @@ int main(void)
 		check(lk_valid_nedges() - hw < 1000, what);
 	}
 	case_end("churn of destroyed locks in both orders", v0, 0);
+
+	/* four threads at once: table inserts, node allocation, retire, graph inserts */
+	v0 = lk_valid_distinct();
+	{
+		pthread_t th[4];
+
+		for (uintptr_t t = 0; t < 4; t++)
+			pthread_create(&th[t], NULL, worker, (void *)t);
+		for (int t = 0; t < 4; t++)
+			pthread_join(th[t], NULL);
+	}
+	case_end("four threads, consistent orders, private locks retired", v0, 0);
 
 	printf("%d passed, %d failed\n", npass, nfail);
 	return nfail != 0;

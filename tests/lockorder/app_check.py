@@ -151,7 +151,7 @@ def alive(p):
 
 
 def run_program(argv, env, hangs, tmp, tag, log_prefix=None, wait_report=None):
-    """Run argv; returns (exit code or None when it hung and was killed, stdout, seconds)."""
+    """Run argv; returns (exit code, or None when it hung and was killed; stdout; stderr; seconds)."""
     out_path = os.path.join(tmp, tag + ".out")
     err_path = os.path.join(tmp, tag + ".err")
     t0 = time.monotonic()

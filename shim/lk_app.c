@@ -424,7 +424,7 @@ enum lk_app_go lk_app_before_slow(const void *lock, enum lk_app_type type, unsig
 		/* A read re-lock of a writer-preferring rwlock is reported (it
 		 * waits as soon as a writer queues) but succeeds when none does:
 		 * count it as held again, so that its unlock is not a bad one. */
-		if (type == LK_APP_RWLOCK && (how & LK_APP_READ) && (h->flags & LK_HELD_READ))
+		if (type == LK_APP_RWLOCK_WRITER && (how & LK_APP_READ) && (h->flags & LK_HELD_READ))
 			return LK_APP_REENTER;
 		return LK_APP_SKIP;
 	}

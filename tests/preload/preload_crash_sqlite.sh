@@ -29,10 +29,11 @@ command -v "$SQLITE3" >/dev/null || { echo "FAIL preload_crash_sqlite: no sqlite
 command -v stdbuf >/dev/null || { echo "FAIL preload_crash_sqlite: no stdbuf"; exit 1; }
 echo "preload_crash_sqlite: $KILLS kills per mode, base seed $BASE (CRASH_SEED=$BASE replays)"
 
-# transactions FIRST: an endless-enough script of 100-row transactions
+# transactions FIRST: an endless-enough script of 100-row transactions (5000
+# of them: on an idle machine WAL mode commits 400 in under the longest delay)
 transactions() {
 	local n
-	for n in $(seq "$1" $(($1 + 400))); do
+	for n in $(seq "$1" $(($1 + 5000))); do
 		echo "BEGIN;"
 		echo "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100)"
 		echo "  INSERT INTO t SELECT $n, x, randomblob(1500) FROM c;"

@@ -85,7 +85,8 @@ struct ramfs_plock {
 	uint16_t pad;
 	uint32_t ofd;           /* OFD, FLOCK: the owning description */
 	int32_t pid;            /* POSIX: the owning process */
-	uint32_t pad2;
+	int32_t taker;          /* OFD, FLOCK: the process that took it (0: not
+				   known or already looked at), a hint for gc */
 	uint64_t birth;         /* POSIX: its start time */
 	int64_t start, end;     /* bytes [start, end]; end PLK_MAXPOS: to EOF */
 };
@@ -301,6 +302,18 @@ static bool plk_owns(const struct ramfs_plock *p, const struct plk_owner *o)
 	       (o->kind == VFS_LK_FLOCK);
 }
 
+/* Has process pid ended (gone, or a zombie)?  Without its start time a
+ * recycled pid reads as alive: only a hint (see plk_find_conflict). */
+static bool plk_pid_gone(int32_t pid)
+{
+	char st;
+	uint64_t b;
+
+	if (plk_proc_stat(pid, &st, &b) < 0)
+		return syscall(SYS_kill, pid, 0) < 0 && errno == ESRCH;
+	return st == 'Z' || st == 'X' || st == 'x';
+}
+
 /* Does lock p still have an owner?  (Checked on contention only.) */
 static bool plk_owner_valid(struct ramfs *fs, const struct ramfs_plock *p)
 {
@@ -372,6 +385,17 @@ again:
 			plk_reap(fs, n, p);
 			plk_wake(fs, n);
 			goto again;
+		}
+		/* An OFD or flock lock lives as long as its description, and
+		 * a description that only killed processes referenced stays
+		 * counted until gc.  When the process that took the lock has
+		 * ended, gc once for this lock: if that frees the description,
+		 * its locks go with it (ramfs_lk_ofd_gone) as the kernel would
+		 * have dropped them at the kill. */
+		if (p->kind != VFS_LK_POSIX && p->taker > 0 && plk_pid_gone(p->taker)) {
+			p->taker = 0;           /* p may be freed by the gc */
+			if (ramfs_gc_locked(fs, NULL) > 0)
+				goto again;
 		}
 		return i;
 	}
@@ -487,6 +511,7 @@ static int plk_apply(struct ramfs *fs, uint32_t n, const struct plk_owner *o, in
 		p->kind = (uint8_t)o->kind;
 		p->ofd = o->ofd;
 		p->pid = o->pid;
+		p->taker = o->kind == VFS_LK_POSIX ? 0 : plk_me.pid;
 		p->birth = o->birth;
 		p->start = start;
 		p->end = end;

@@ -689,6 +689,22 @@ static void scenarios(int ex)
 	printf("(the third process killed with SIGKILL)\n");
 	WR();
 	P("GETLK WR 0+0", GET(0, F_WRLCK, 0, 0));
+	P("UN 0+0", SET(0, F_UNLCK, 0, 0));
+	/* OFD and flock locks on a description only the killed worker
+	 * held: the kernel drops them with its last reference */
+	W("open O_RDWR -> 1", OPEN(1, O_RDWR));
+	W("flock EX via 1", FL(1, LOCK_EX));
+	W("OFD WR 200+1 via 1", OSET(1, F_WRLCK, 200, 1));
+	P("flock EX|NB busy", FL(0, LOCK_EX | LOCK_NB));
+	P("OFD WR 200+1 busy", OSET(0, F_WRLCK, 200, 1));
+	stop_worker(1);
+	printf("(worker killed with SIGKILL)\n");
+	P("flock EX|NB", FL(0, LOCK_EX | LOCK_NB));
+	P("OFD GETLK WR 0+0", OGET(0, F_WRLCK, 0, 0));
+	P("OFD WR 200+1", OSET(0, F_WRLCK, 200, 1));
+	P("flock UN", FL(0, LOCK_UN));
+	P("OFD UN 200+1", OSET(0, F_UNLCK, 200, 1));
+	start_worker(ex);
 	end();
 }
 

@@ -219,6 +219,17 @@ void ramfs_op_ofd_own(struct vfs_mount *m, vfs_ofd f, int delta)
 	ramfs_unlock(fs);
 }
 
+/* With the segment lock held: the last reference to description f (of
+ * node n) is gone, by close or by gc of a dead process. */
+void ramfs_ofd_free(struct ramfs *fs, uint32_t f, uint32_t n)
+{
+	ramfs_lk_ofd_gone(fs, f, n);    /* its OFD and flock locks */
+	ramfs_tab_put(fs, RAMFS_T_OFD, f);
+	if (fs->nodes[n].opens)
+		fs->nodes[n].opens--;
+	ramfs_node_maybe_free(fs, n);
+}
+
 void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 {
 	struct ramfs *fs = ramfs_of(m);
@@ -231,12 +242,8 @@ void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f)
 		return;
 	}
 	ramfs_proc_ref(fs, RAMFS_REF_OFD, f, -1);      /* before: never under */
-	if (--fs->ofds[f].refs == 0) {
-		ramfs_lk_ofd_gone(fs, f, n);
-		ramfs_tab_put(fs, RAMFS_T_OFD, f);
-		fs->nodes[n].opens--;
-		ramfs_node_maybe_free(fs, n);
-	}
+	if (--fs->ofds[f].refs == 0)
+		ramfs_ofd_free(fs, f, n);
 	ramfs_unlock(fs);
 }
 

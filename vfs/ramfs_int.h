@@ -385,6 +385,7 @@ int ramfs_op_rename(const struct vfs_path *from, const struct vfs_path *to, unsi
 void ramfs_op_ofd_get(struct vfs_mount *m, vfs_ofd f);
 void ramfs_op_ofd_put(struct vfs_mount *m, vfs_ofd f);
 void ramfs_op_ofd_own(struct vfs_mount *m, vfs_ofd f, int delta);
+void ramfs_ofd_free(struct ramfs *fs, uint32_t f, uint32_t n);
 long ramfs_op_rw(struct vfs_mount *m, vfs_ofd f, const struct iovec *iov, int iovcnt, off_t off,
 		 int write, int rwf);
 off_t ramfs_op_lseek(struct vfs_mount *m, vfs_ofd f, off_t off, int whence);

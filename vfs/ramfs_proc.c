@@ -192,13 +192,8 @@ static void ramfs_drop(struct ramfs *fs, struct ramfs_proc *p, uint32_t i,
 		cnt = cnt < o->refs ? cnt : o->refs;
 		rep->ofds += cnt;
 		o->refs -= cnt;
-		if (o->refs == 0) {
-			ramfs_lk_ofd_gone(fs, obj, n);  /* its OFD and flock locks */
-			ramfs_tab_put(fs, RAMFS_T_OFD, obj);
-			if (fs->nodes[n].opens)
-				fs->nodes[n].opens--;
-			ramfs_node_maybe_free(fs, n);
-		}
+		if (o->refs == 0)
+			ramfs_ofd_free(fs, obj, n);
 		return;
 	}
 	case RAMFS_REF_PIN:
